@@ -1,0 +1,46 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type DbRole, dbRoles } from '../shared/auth/db-roles';
+import { loadMigrations, type MigrationReport, runMigrations } from '../shared/db/migrate';
+import { pgExecutor } from './pg-executor';
+import type { LocalPostgres } from './postgres';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const migrationsDir = path.join(repoRoot, 'migrations');
+
+/**
+ * Creates `database` when missing, applies pending migrations, and sets each application role's
+ * password (the roles themselves come from the migrations; passwords never live in SQL files).
+ */
+export async function prepareDatabase(
+  server: LocalPostgres,
+  database: string,
+  rolePasswords: Readonly<Record<DbRole, string>>,
+): Promise<MigrationReport> {
+  const admin = server.client('postgres');
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (exists.rowCount === 0) {
+      await admin.query(`CREATE DATABASE ${quoteIdent(database)}`);
+    }
+  } finally {
+    await admin.end();
+  }
+  const client = server.client(database);
+  await client.connect();
+  try {
+    const report = await runMigrations(pgExecutor(client), await loadMigrations(migrationsDir));
+    for (const role of dbRoles) {
+      await client.query('SELECT bank_set_role_password($1, $2)', [role, rolePasswords[role]]);
+    }
+    return report;
+  } finally {
+    await client.end();
+  }
+}
+
+export function quoteIdent(name: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`unsafe identifier ${name}`);
+  return `"${name}"`;
+}

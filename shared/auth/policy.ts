@@ -1,0 +1,68 @@
+import type { RouteName } from '../../functions/routes';
+import type { DbRole } from './db-roles';
+
+export type { DbRole } from './db-roles';
+
+/**
+ * The one RBAC policy table (API layer). The SQL layer repeats the same rules with grants and
+ * SECURITY DEFINER checks (migrations/), so a bug here cannot widen what the database allows.
+ *
+ * - `public`: no token needed.
+ * - `all`: the role may call the route for anything.
+ * - `own`: a customer, only for accounts they own (checked by the handler and by SQL).
+ * - `customersOnly`: a teller may create users of role `customer` only.
+ * - absent: 403 FORBIDDEN.
+ */
+export type Role = 'customer' | 'teller' | 'admin';
+export const roles: readonly Role[] = ['customer', 'teller', 'admin'];
+export type Grant = 'all' | 'own' | 'customersOnly';
+
+
+export const policy: Record<RouteName, { public: true } | Partial<Record<Role, Grant>>> = {
+  health: { public: true },
+  openapi: { public: true },
+  'auth.login': { public: true },
+  'me.get': { customer: 'all', teller: 'all', admin: 'all' },
+  'users.create': { teller: 'customersOnly', admin: 'all' },
+  'users.list': { admin: 'all' },
+  'accounts.create': { teller: 'all', admin: 'all' },
+  'accounts.list': { customer: 'own', teller: 'all', admin: 'all' },
+  'accounts.get': { customer: 'own', teller: 'all', admin: 'all' },
+  'accounts.deposit': { customer: 'own', teller: 'all', admin: 'all' },
+  'accounts.withdraw': { customer: 'own', teller: 'all', admin: 'all' },
+  'transfers.create': { customer: 'own', teller: 'all', admin: 'all' },
+  'accounts.lock': { teller: 'all', admin: 'all' },
+  'accounts.unlock': { teller: 'all', admin: 'all' },
+  'accounts.history': { customer: 'own', teller: 'all', admin: 'all' },
+  'auditLogs.list': { admin: 'all' },
+};
+
+export function isPublic(route: RouteName): boolean {
+  const entry = policy[route];
+  return 'public' in entry && entry.public === true;
+}
+
+/** The grant of `role` on `route`, or undefined when the role may not call it at all. */
+export function grantFor(route: RouteName, role: Role): Grant | undefined {
+  const entry = policy[route];
+  if ('public' in entry) return 'all';
+  return entry[role];
+}
+
+/** PostgreSQL login role (and so Secrets Manager secret) a token's role runs as. */
+export const dbRoleOf: Record<Role, DbRole> = {
+  customer: 'bank_customer',
+  teller: 'bank_teller',
+  admin: 'bank_admin',
+};
+
+/**
+ * The database roles a route's function needs secrets for. Public routes that touch the
+ * database (login) run as the least-privileged role, bank_customer, through SECURITY DEFINER
+ * functions; routes with no database access (health, openapi) get none.
+ */
+export function dbRolesFor(route: RouteName): DbRole[] {
+  if (route === 'health' || route === 'openapi') return [];
+  if (route === 'auth.login') return ['bank_customer'];
+  return roles.filter((r) => grantFor(route, r) !== undefined).map((r) => dbRoleOf[r]);
+}

@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { dbRoles } from '../shared/auth/db-roles';
+import { prepareDatabase } from '../local/bootstrap';
+import { startPostgres } from '../local/postgres';
+
+export interface TestCluster {
+  readonly host: string;
+  readonly port: number;
+  readonly superuser: { readonly username: string; readonly password: string };
+  readonly roles: Record<(typeof dbRoles)[number], { readonly username: string; readonly password: string }>;
+  readonly templateDb: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pg: TestCluster;
+  }
+}
+
+/**
+ * One real PostgreSQL per test run; migrations applied once into a template database that
+ * every test file clones (test/helpers/db.ts), so files run in parallel without shared state.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'bank-test-'));
+  const server = await startPostgres({ dataDir, ephemeral: true, maxConnections: 400 });
+  try {
+    const passwords = Object.fromEntries(dbRoles.map((r) => [r, randomBytes(18).toString('base64url')])) as Record<
+      (typeof dbRoles)[number],
+      string
+    >;
+    const templateDb = 'bank_template';
+    await prepareDatabase(server, templateDb, passwords);
+    const roles = Object.fromEntries(dbRoles.map((r) => [r, { username: r, password: passwords[r] }])) as TestCluster['roles'];
+    project.provide('pg', {
+      host: server.host,
+      port: server.port,
+      superuser: { username: server.superuser.user, password: server.superuser.password },
+      roles,
+      templateDb,
+    });
+  } catch (error) {
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  return async () => {
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+}
