@@ -382,11 +382,13 @@ DECLARE
   v_next bigint;
 BEGIN
   PERFORM bank_require_tier(c, ARRAY['admin']);
-  SELECT coalesce(jsonb_agg(bank_user_json(u) ORDER BY u.seq DESC) FILTER (WHERE n <= v_limit), '[]'::jsonb),
-         max(CASE WHEN n = v_limit THEN u.seq END) FILTER (WHERE total > v_limit)
+  SELECT coalesce(jsonb_agg(bank_user_json(u) ORDER BY u.seq DESC), '[]'::jsonb), min(u.seq)
     INTO v_items, v_next
-    FROM (SELECT x.*, row_number() OVER (ORDER BY x.seq DESC) AS n, count(*) OVER () AS total
-            FROM (SELECT * FROM users WHERE p_before IS NULL OR seq < p_before ORDER BY seq DESC LIMIT v_limit + 1) x) u;
+    FROM (SELECT * FROM users WHERE p_before IS NULL OR seq < p_before ORDER BY seq DESC LIMIT v_limit) u;
+  -- The cursor is the last position of this page, only when an older row exists.
+  IF NOT EXISTS (SELECT 1 FROM users WHERE seq < v_next) THEN
+    v_next := NULL;
+  END IF;
   PERFORM bank_audit(c, 'users.list', 'success', jsonb_build_object('count', jsonb_array_length(v_items)));
   RETURN jsonb_build_object('status', 200, 'body', jsonb_build_object('items', v_items), 'next', v_next);
 END
@@ -446,13 +448,14 @@ BEGIN
       v_owner := c.actor_id;
     END IF;
   END IF;
-  SELECT coalesce(jsonb_agg(bank_account_json(x) ORDER BY x.id DESC) FILTER (WHERE x.n <= v_limit), '[]'::jsonb),
-         max(CASE WHEN x.n = v_limit THEN x.id END) FILTER (WHERE x.total > v_limit)
+  SELECT coalesce(jsonb_agg(bank_account_json(a) ORDER BY a.id DESC), '[]'::jsonb), min(a.id)
     INTO v_items, v_next
-    FROM (SELECT a.*, row_number() OVER (ORDER BY a.id DESC) AS n, count(*) OVER () AS total
-            FROM (SELECT * FROM accounts
-                   WHERE (v_owner IS NULL OR user_id = v_owner) AND (p_before IS NULL OR id < p_before)
-                   ORDER BY id DESC LIMIT v_limit + 1) a) x;
+    FROM (SELECT * FROM accounts
+           WHERE (v_owner IS NULL OR user_id = v_owner) AND (p_before IS NULL OR id < p_before)
+           ORDER BY id DESC LIMIT v_limit) a;
+  IF NOT EXISTS (SELECT 1 FROM accounts WHERE (v_owner IS NULL OR user_id = v_owner) AND id < v_next) THEN
+    v_next := NULL;
+  END IF;
   PERFORM bank_audit(c, 'accounts.list', 'success',
                      jsonb_build_object('ownerId', p_owner_id, 'count', jsonb_array_length(v_items)));
   RETURN jsonb_build_object('status', 200, 'body', jsonb_build_object('items', v_items), 'next', v_next);
@@ -492,16 +495,17 @@ BEGIN
     RETURN bank_refuse(c, 'accounts.history', 404, 'NOT_FOUND', 'no such account', v_details);
   END IF;
   SELECT coalesce(jsonb_agg(jsonb_build_object(
-           'entryId', x.id, 'type', x.type, 'amount', bank_fmt(x.amount_minor),
-           'balanceAfter', bank_fmt(x.balance_after_minor), 'counterpartyAccountNo', cp.account_no,
-           'memo', x.memo, 'transferId', x.transfer_id, 'createdAt', bank_ts(x.created_at))
-           ORDER BY x.seq DESC) FILTER (WHERE x.n <= v_limit), '[]'::jsonb),
-         max(CASE WHEN x.n = v_limit THEN x.seq END) FILTER (WHERE x.total > v_limit)
+           'entryId', h.id, 'type', h.type, 'amount', bank_fmt(h.amount_minor),
+           'balanceAfter', bank_fmt(h.balance_after_minor), 'counterpartyAccountNo', cp.account_no,
+           'memo', h.memo, 'transferId', h.transfer_id, 'createdAt', bank_ts(h.created_at))
+           ORDER BY h.seq DESC), '[]'::jsonb), min(h.seq)
     INTO v_items, v_next
-    FROM (SELECT h.*, row_number() OVER (ORDER BY h.seq DESC) AS n, count(*) OVER () AS total
-            FROM (SELECT * FROM history WHERE account_id = a.id AND (p_before IS NULL OR seq < p_before)
-                   ORDER BY seq DESC LIMIT v_limit + 1) h) x
-    LEFT JOIN accounts cp ON cp.id = x.counterparty_account_id;
+    FROM (SELECT * FROM history WHERE account_id = a.id AND (p_before IS NULL OR seq < p_before)
+           ORDER BY seq DESC LIMIT v_limit) h
+    LEFT JOIN accounts cp ON cp.id = h.counterparty_account_id;
+  IF NOT EXISTS (SELECT 1 FROM history WHERE account_id = a.id AND seq < v_next) THEN
+    v_next := NULL;
+  END IF;
   PERFORM bank_audit(c, 'accounts.history', 'success', v_details || jsonb_build_object('count', jsonb_array_length(v_items)));
   RETURN jsonb_build_object('status', 200, 'body', jsonb_build_object('items', v_items), 'next', v_next);
 END
@@ -557,16 +561,19 @@ DECLARE
 BEGIN
   PERFORM bank_require_tier(c, ARRAY['admin']);
   SELECT coalesce(jsonb_agg(jsonb_build_object(
-           'id', x.id, 'actor', x.actor, 'action', x.action, 'outcome', x.outcome, 'details', x.details,
-           'ip', x.ip, 'userAgent', x.user_agent, 'requestId', x.request_id, 'createdAt', bank_ts(x.created_at))
-           ORDER BY x.seq DESC) FILTER (WHERE x.n <= v_limit), '[]'::jsonb),
-         max(CASE WHEN x.n = v_limit THEN x.seq END) FILTER (WHERE x.total > v_limit)
+           'id', l.id, 'actor', l.actor, 'action', l.action, 'outcome', l.outcome, 'details', l.details,
+           'ip', l.ip, 'userAgent', l.user_agent, 'requestId', l.request_id, 'createdAt', bank_ts(l.created_at))
+           ORDER BY l.seq DESC), '[]'::jsonb), min(l.seq)
     INTO v_items, v_next
-    FROM (SELECT l.*, row_number() OVER (ORDER BY l.seq DESC) AS n, count(*) OVER () AS total
-            FROM (SELECT * FROM audit_logs
-                   WHERE (p_actor IS NULL OR actor = p_actor) AND (p_action IS NULL OR action = p_action)
-                     AND (p_outcome IS NULL OR outcome = p_outcome) AND (p_before IS NULL OR seq < p_before)
-                   ORDER BY seq DESC LIMIT v_limit + 1) l) x;
+    FROM (SELECT * FROM audit_logs
+           WHERE (p_actor IS NULL OR actor = p_actor) AND (p_action IS NULL OR action = p_action)
+             AND (p_outcome IS NULL OR outcome = p_outcome) AND (p_before IS NULL OR seq < p_before)
+           ORDER BY seq DESC LIMIT v_limit) l;
+  IF NOT EXISTS (SELECT 1 FROM audit_logs
+                  WHERE (p_actor IS NULL OR actor = p_actor) AND (p_action IS NULL OR action = p_action)
+                    AND (p_outcome IS NULL OR outcome = p_outcome) AND seq < v_next) THEN
+    v_next := NULL;
+  END IF;
   -- Recorded after the read, so a page never contains its own request.
   PERFORM bank_audit(c, 'auditLogs.list', 'success',
                      jsonb_strip_nulls(jsonb_build_object('actor', p_actor, 'action', p_action, 'outcome', p_outcome)));

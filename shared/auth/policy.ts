@@ -17,7 +17,6 @@ export type Role = 'customer' | 'teller' | 'admin';
 export const roles: readonly Role[] = ['customer', 'teller', 'admin'];
 export type Grant = 'all' | 'own' | 'customersOnly';
 
-
 export const policy: Record<RouteName, { public: true } | Partial<Record<Role, Grant>>> = {
   health: { public: true },
   openapi: { public: true },
@@ -57,12 +56,13 @@ export const dbRoleOf: Record<Role, DbRole> = {
 };
 
 /**
- * The database roles a route's function needs secrets for. Public routes that touch the
- * database (login) run as the least-privileged role, bank_customer, through SECURITY DEFINER
- * functions; routes with no database access (health, openapi) get none.
+ * The database roles a route's function holds secrets for: those of the roles allowed to call it,
+ * plus bank_customer, the least role, which public routes (login) run as and which the audit
+ * middleware records refusals with. Routes without database access (health, openapi) get none.
  */
 export function dbRolesFor(route: RouteName): DbRole[] {
   if (route === 'health' || route === 'openapi') return [];
-  if (route === 'auth.login') return ['bank_customer'];
-  return roles.filter((r) => grantFor(route, r) !== undefined).map((r) => dbRoleOf[r]);
+  const allowed = new Set<DbRole>(['bank_customer']);
+  for (const r of roles) if (grantFor(route, r) !== undefined && !isPublic(route)) allowed.add(dbRoleOf[r]);
+  return [...allowed];
 }

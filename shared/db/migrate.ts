@@ -45,7 +45,9 @@ export async function loadMigrations(dir: string): Promise<Migration[]> {
     if (!match?.[1]) throw new MigrationError(`migration file name ${file} is not NNNN_snake_name.sql`);
     const version = Number(match[1]);
     if (version !== index + 1) {
-      throw new MigrationError(`migration ${file} breaks the numbering: expected ${String(index + 1).padStart(4, '0')}`);
+      throw new MigrationError(
+        `migration ${file} breaks the numbering: expected ${String(index + 1).padStart(4, '0')}`,
+      );
     }
     const sql = await readFile(path.join(dir, file), 'utf8');
     migrations.push({ version, name: file, sql, checksum: checksumOf(sql) });
@@ -59,7 +61,10 @@ export interface MigrationReport {
   readonly alreadyApplied: number;
 }
 
-export async function runMigrations(executor: SqlExecutor, migrations: readonly Migration[]): Promise<MigrationReport> {
+export async function runMigrations(
+  executor: SqlExecutor,
+  migrations: readonly Migration[],
+): Promise<MigrationReport> {
   return executor.transaction(async (tx) => {
     await tx.query(
       `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -76,9 +81,12 @@ export async function runMigrations(executor: SqlExecutor, migrations: readonly 
     for (const row of rows) {
       const version = Number(row.version);
       const file = known.get(version);
-      if (!file) throw new MigrationError(`database has migration ${String(row.name)} that is not in migrations/`);
+      if (!file)
+        throw new MigrationError(`database has migration ${String(row.name)} that is not in migrations/`);
       if (file.checksum !== row.checksum) {
-        throw new MigrationError(`applied migration ${file.name} was edited (checksum differs); add a new migration instead`);
+        throw new MigrationError(
+          `applied migration ${file.name} was edited (checksum differs); add a new migration instead`,
+        );
       }
     }
     const appliedVersions = new Set(rows.map((r) => Number(r.version)));
@@ -90,14 +98,19 @@ export async function runMigrations(executor: SqlExecutor, migrations: readonly 
           await tx.query(statement);
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
-          throw new MigrationError(`${migration.name}: ${message}\n--- statement ---\n${statement.slice(0, 400)}`);
+          throw new MigrationError(
+            `${migration.name}: ${message}\n--- statement ---\n${statement.slice(0, 400)}`,
+          );
         }
       }
-      await tx.query('INSERT INTO schema_migrations (version, name, checksum) VALUES (:version, :name, :checksum)', {
-        version: migration.version,
-        name: migration.name,
-        checksum: migration.checksum,
-      });
+      await tx.query(
+        'INSERT INTO schema_migrations (version, name, checksum) VALUES (:version, :name, :checksum)',
+        {
+          version: migration.version,
+          name: migration.name,
+          checksum: migration.checksum,
+        },
+      );
       applied.push(migration.name);
     }
     return { applied, alreadyApplied: appliedVersions.size };

@@ -1,0 +1,23 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { hashSecret } from '../shared/auth/passwords';
+import { p } from '../shared/db/data-api';
+import type { BankContext } from '../shared/middleware/context';
+import { bankStack } from '../shared/middleware/stack';
+import { respond, runOperation } from '../shared/operations';
+import type { createAccountBody } from '../shared/schemas';
+
+/** POST /accounts: a teller or admin opens an account, with its PIN, for a customer. */
+const core = async (_event: APIGatewayProxyEventV2, context: BankContext) => {
+  const body = context.bank.input.body as z.output<typeof createAccountBody>;
+  return respond(
+    await runOperation(context, 'SELECT bank_account_create(:ctx, :ownerId, :name, :pinHash)::text', [
+      p.uuid('ownerId', body.ownerId),
+      p.text('name', body.name),
+      p.text('pinHash', await hashSecret(body.pin)),
+    ]),
+  );
+};
+
+export const handler = middy(core).use(bankStack('accounts.create'));

@@ -1,0 +1,26 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { p } from '../shared/db/data-api';
+import type { BankContext } from '../shared/middleware/context';
+import { bankStack } from '../shared/middleware/stack';
+import { decodeCursor, listResponse, runOperation } from '../shared/operations';
+import type { accountsListQuery } from '../shared/schemas';
+
+/** GET /accounts: a customer's own; tellers and admins all, or one owner's with ?ownerId=. */
+const core = async (_event: APIGatewayProxyEventV2, context: BankContext) => {
+  const query = context.bank.input.query as z.output<typeof accountsListQuery>;
+  return listResponse(
+    await runOperation(
+      context,
+      'SELECT bank_accounts_list(:ctx, :ownerId, :limit::int, :before::bigint)::text',
+      [
+        p.uuid('ownerId', query.ownerId),
+        p.int('limit', query.limit ?? 20),
+        p.bigint('before', decodeCursor(query.cursor)),
+      ],
+    ),
+  );
+};
+
+export const handler = middy(core).use(bankStack('accounts.list'));

@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { access, chmod, constants, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import bcrypt from 'bcryptjs';
+import { type DbRole, dbRoles } from '../shared/auth/db-roles';
+import { prepareDatabase } from './bootstrap';
+import { type LocalPostgres, startPostgres } from './postgres';
+import { type Services, startServices } from './services';
+
+/**
+ * The whole bank on one machine: embedded PostgreSQL (data in `dataDir`, kept across restarts),
+ * migrations, the Data API server and the gateway. `npm start`, the end-to-end test and the
+ * benchmarks all start it through here.
+ */
+export interface LocalBankOptions {
+  readonly dataDir: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly adminUsername?: string;
+  /** When unset on first start, a password is generated and returned once. */
+  readonly adminPassword?: string;
+  readonly ephemeral?: boolean;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly poolSizePerRole?: number;
+}
+
+export interface LocalBank {
+  readonly url: string;
+  readonly postgres: LocalPostgres;
+  readonly services: Services;
+  readonly database: string;
+  /** Set only when this start created the admin with a generated password. */
+  readonly generatedAdminPassword?: string;
+  readonly adminCreated: boolean;
+  stop(): Promise<void>;
+}
+
+export class LocalBankError extends Error {
+  override name = 'LocalBankError';
+}
+
+interface SecretsFile {
+  rolePasswords: Record<DbRole, string>;
+  jwtSecret: string;
+}
+
+const database = 'bank';
+
+async function loadOrCreateSecrets(dataDir: string): Promise<SecretsFile> {
+  const file = path.join(dataDir, 'secrets.json');
+  if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as SecretsFile;
+  const secrets: SecretsFile = {
+    rolePasswords: Object.fromEntries(
+      dbRoles.map((r) => [r, randomBytes(24).toString('base64url')]),
+    ) as Record<DbRole, string>,
+    jwtSecret: randomBytes(48).toString('base64url'),
+  };
+  await writeFile(file, JSON.stringify(secrets), { mode: 0o600 });
+  await chmod(file, 0o600);
+  return secrets;
+}
+
+async function assertPortFree(host: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        new LocalBankError(
+          error.code === 'EADDRINUSE'
+            ? `port ${port} on ${host} is already in use; set PORT to a free port`
+            : `cannot listen on ${host}:${port}: ${error.message}`,
+        ),
+      );
+    });
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
+async function prepareDataDir(dataDir: string): Promise<void> {
+  try {
+    await mkdir(dataDir, { recursive: true });
+    await access(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch (error) {
+    const reason =
+      error instanceof Error && 'code' in error ? String((error as NodeJS.ErrnoException).code) : 'unusable';
+    throw new LocalBankError(
+      `data directory ${dataDir} is not usable (${reason}); set BANK_DATA_DIR to a writable directory`,
+    );
+  }
+}
+
+export async function startLocalBank(options: LocalBankOptions): Promise<LocalBank> {
+  const dataDir = path.resolve(options.dataDir);
+  const host = options.host ?? '127.0.0.1';
+  if (options.port !== undefined && options.port !== 0) await assertPortFree(host, options.port);
+  await prepareDataDir(dataDir);
+  const secrets = await loadOrCreateSecrets(dataDir);
+  const postgres = await startPostgres({ dataDir, ...(options.ephemeral ? { ephemeral: true } : {}) });
+  try {
+    await prepareDatabase(postgres, database, secrets.rolePasswords);
+    const admin = await ensureAdmin(postgres, options.adminUsername ?? 'admin', options.adminPassword);
+    const services = await startServices({
+      pg: { host: postgres.host, port: postgres.port },
+      database,
+      rolePasswords: secrets.rolePasswords,
+      jwtSecret: secrets.jwtSecret,
+      host,
+      ...(options.port !== undefined ? { port: options.port } : {}),
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.poolSizePerRole ? { poolSizePerRole: options.poolSizePerRole } : {}),
+    });
+    return {
+      url: services.url,
+      postgres,
+      services,
+      database,
+      adminCreated: admin.created,
+      ...(admin.generatedPassword ? { generatedAdminPassword: admin.generatedPassword } : {}),
+      async stop() {
+        await services.close();
+        await postgres.stop();
+      },
+    };
+  } catch (error) {
+    await postgres.stop();
+    throw error;
+  }
+}
+
+async function ensureAdmin(
+  postgres: LocalPostgres,
+  username: string,
+  password: string | undefined,
+): Promise<{ created: boolean; generatedPassword?: string }> {
+  if (!/^[a-z0-9._-]{3,32}$/.test(username)) {
+    throw new LocalBankError('BANK_ADMIN_USERNAME must be 3..32 characters of a-z 0-9 . _ -');
+  }
+  if (password !== undefined && (password.length < 10 || password.length > 128)) {
+    throw new LocalBankError('BANK_ADMIN_PASSWORD must be 10..128 characters');
+  }
+  const client = postgres.client(database);
+  await client.connect();
+  try {
+    const existing = await client.query('SELECT 1 FROM users WHERE username = $1', [username]);
+    if (existing.rowCount !== 0) return { created: false };
+    const chosen = password ?? randomBytes(15).toString('base64url');
+    const hash = await bcrypt.hash(chosen, 10);
+    await client.query("SELECT bank_create_user($1, $2, 'admin')", [username, hash]);
+    return password === undefined ? { created: true, generatedPassword: chosen } : { created: true };
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,85 @@
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
+import { ConfigError, config } from '../config';
+import { UnauthenticatedError } from '../errors';
+import type { Role } from './policy';
+
+/** A token lives 15 minutes (DESIGN.md); no refresh tokens: log in again. */
+export const tokenLifetimeS = 15 * 60;
+/** Only HS256 is accepted: no `none`, no algorithm taken from the token header. */
+const algorithms = ['HS256'];
+
+export interface Principal {
+  readonly userId: string;
+  readonly username: string;
+  readonly role: Role;
+}
+
+const claimsSchema = z.object({
+  sub: z.uuid(),
+  username: z.string().regex(/^[a-z0-9._-]{3,32}$/),
+  role: z.enum(['customer', 'teller', 'admin']),
+});
+
+let keyPromise: Promise<Uint8Array> | undefined;
+
+/** The signing key, loaded once per cold start: env locally, Secrets Manager in the cloud. */
+function signingKey(): Promise<Uint8Array> {
+  keyPromise ??= loadKey().catch((error: unknown) => {
+    keyPromise = undefined;
+    throw error;
+  });
+  return keyPromise;
+}
+
+async function loadKey(): Promise<Uint8Array> {
+  const c = config();
+  if (c.BANK_JWT_SECRET) return new TextEncoder().encode(c.BANK_JWT_SECRET);
+  if (!c.BANK_JWT_SECRET_ARN) throw new ConfigError('set BANK_JWT_SECRET or BANK_JWT_SECRET_ARN');
+  const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  const sm = new SecretsManagerClient({ region: c.AWS_REGION });
+  const out = await sm.send(new GetSecretValueCommand({ SecretId: c.BANK_JWT_SECRET_ARN }));
+  const secret = out.SecretString;
+  if (!secret || secret.length < 32)
+    throw new ConfigError('the JWT secret is missing or shorter than 32 characters');
+  return new TextEncoder().encode(secret);
+}
+
+export async function issueToken(principal: Principal): Promise<string> {
+  const c = config();
+  return new SignJWT({ username: principal.username, role: principal.role })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(principal.userId)
+    .setIssuer(c.BANK_JWT_ISSUER)
+    .setAudience(c.BANK_JWT_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(`${tokenLifetimeS}s`)
+    .setJti(crypto.randomUUID())
+    .sign(await signingKey());
+}
+
+export async function verifyToken(token: string): Promise<Principal> {
+  const c = config();
+  const key = await signingKey();
+  try {
+    const { payload } = await jwtVerify(token, key, {
+      algorithms,
+      issuer: c.BANK_JWT_ISSUER,
+      audience: c.BANK_JWT_AUDIENCE,
+      requiredClaims: ['sub', 'exp', 'iat'],
+      maxTokenAge: `${tokenLifetimeS}s`,
+      clockTolerance: 5,
+    });
+    const claims = claimsSchema.safeParse(payload);
+    if (!claims.success) throw new UnauthenticatedError('the token is not valid');
+    return { userId: claims.data.sub, username: claims.data.username, role: claims.data.role };
+  } catch (error) {
+    if (error instanceof UnauthenticatedError) throw error;
+    if (error instanceof joseErrors.JOSEError) {
+      throw new UnauthenticatedError(
+        error instanceof joseErrors.JWTExpired ? 'the token has expired' : 'the token is not valid',
+      );
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,41 @@
+import type { MiddlewareObj } from '@middy/core';
+import httpSecurityHeaders from '@middy/http-security-headers';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { RouteName } from '../../functions/routes';
+import { isPublic } from '../auth/policy';
+import { config } from '../config';
+import { routeSpecs } from '../schemas';
+import { audit } from './audit';
+import { authenticate } from './authenticate';
+import { authorize } from './authorize';
+import type { BankContext } from './context';
+import { jsonBody } from './json-body';
+import { problemErrors } from './problem-errors';
+import { requestContext } from './request-context';
+import { validate } from './validate';
+
+type BankMiddleware = MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, BankContext>;
+
+/**
+ * The one middleware stack, in one place. Order of `before` (and reverse for after/onError):
+ * request id + logging → security headers → problem+json errors → JSON body → authentication →
+ * audit → RBAC → validation → handler core.
+ * Usage: `export const handler = middy(core).use(bankStack('accounts.deposit'))`.
+ */
+export function bankStack(route: RouteName, options: { readonly database?: boolean } = {}): BankMiddleware[] {
+  // Fail at cold start, not on the first request, when the environment is wrong.
+  config();
+  const spec = routeSpecs[route];
+  const usesDatabase = options.database ?? true;
+  const stack: BankMiddleware[] = [
+    requestContext(route),
+    httpSecurityHeaders() as BankMiddleware,
+    problemErrors(),
+  ];
+  if ('body' in spec && spec.body) stack.push(jsonBody());
+  if (!isPublic(route)) stack.push(authenticate());
+  if (usesDatabase) stack.push(audit());
+  if (!isPublic(route)) stack.push(authorize(route));
+  stack.push(validate(spec));
+  return stack;
+}

@@ -1,0 +1,49 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { type FieldError, ValidationError } from '../errors';
+import { idempotencyKeySchema, type RouteSpec } from '../schemas';
+import type { BankContext } from './context';
+
+function fieldErrors(prefix: string, error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+}
+
+/** zod at the edge: path, query, body and the Idempotency-Key header, all or nothing. */
+export function validate(
+  spec: RouteSpec,
+): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, BankContext> {
+  return {
+    before: (request) => {
+      const { event, context } = request;
+      const errors: FieldError[] = [];
+      const check = (prefix: string, schema: z.ZodType | undefined, value: unknown): unknown => {
+        if (!schema) return undefined;
+        const parsed = schema.safeParse(value ?? {});
+        if (parsed.success) return parsed.data;
+        errors.push(...fieldErrors(prefix, parsed.error));
+        return undefined;
+      };
+      const params = check('path', spec.params, event.pathParameters);
+      const query = check('query', spec.query, event.queryStringParameters);
+      const body = check('body', spec.body, event.body);
+      if (spec.idempotent) {
+        const key = event.headers?.['idempotency-key'];
+        if (key !== undefined) {
+          const parsed = idempotencyKeySchema.safeParse(key);
+          if (parsed.success) context.bank.idempotencyKey = parsed.data;
+          else
+            errors.push({
+              path: 'header.Idempotency-Key',
+              message: parsed.error.issues[0]?.message ?? 'invalid',
+            });
+        }
+      }
+      if (errors.length > 0) throw new ValidationError('the request does not match the schema', errors);
+      context.bank.input = { body, params, query };
+    },
+  };
+}

@@ -1,0 +1,317 @@
+import { z } from 'zod';
+import type { RouteName } from '../functions/routes';
+import { isValidAccountNo } from './account-no';
+import { AmountError, amountPattern, parseAmountMinor } from './money';
+
+/**
+ * The edge: every body, path and query is checked here before any handler runs. Types flow from
+ * these schemas into handlers and into the OpenAPI document (shared/openapi.ts).
+ */
+
+// Printable: no control, format, surrogate, private-use or unassigned code points.
+const printable = (max: number) =>
+  z.string().regex(new RegExp(`^[^\\p{C}]{1,${max}}$`, 'u'), `must be 1..${max} printable characters`);
+
+export const usernameSchema = z
+  .string()
+  .regex(/^[a-z0-9._-]{3,32}$/, 'must be 3..32 characters of a-z 0-9 . _ -')
+  .meta({ example: 'alice' });
+
+export const passwordSchema = z
+  .string()
+  .min(10, 'must be at least 10 characters')
+  .max(128, 'must be at most 128 characters');
+
+function isWeakPin(pin: string): boolean {
+  const digits = [...pin].map((d) => d.charCodeAt(0) - 48);
+  const steps = digits.slice(1).map((d, i) => d - (digits[i] ?? 0));
+  return steps.every((s) => s === 0) || steps.every((s) => s === 1) || steps.every((s) => s === -1);
+}
+
+export const pinSchema = z
+  .string()
+  .regex(/^[0-9]{4,6}$/, 'must be 4..6 digits')
+  .refine((pin) => !isWeakPin(pin), 'must not be all the same digit or a straight sequence')
+  .meta({ example: '4826' });
+
+export const roleSchema = z.enum(['customer', 'teller', 'admin']);
+
+export const amountSchema = z
+  .string()
+  .regex(amountPattern, 'must be a decimal string with at most 2 fraction digits, like "12.50"')
+  .superRefine((text, ctx) => {
+    try {
+      parseAmountMinor(text);
+    } catch (error) {
+      if (error instanceof AmountError) ctx.addIssue({ code: 'custom', message: error.message });
+      else throw error;
+    }
+  })
+  .meta({ example: '125.50', description: 'Decimal string, > 0 and <= 1000000000.00' });
+
+export const accountNoSchema = z
+  .string()
+  .regex(/^[0-9]{12}$/, 'must be 12 digits')
+  .refine(isValidAccountNo, 'has a wrong check digit')
+  .meta({ example: '400000000006' });
+
+export const nameSchema = printable(80);
+export const memoSchema = printable(80);
+export const reasonSchema = printable(200);
+export const idempotencyKeySchema = z
+  .string()
+  .regex(/^[\x20-\x7e]{1,100}$/, 'must be 1..100 printable ASCII characters');
+
+const limitSchema = z
+  .string()
+  .regex(/^[0-9]{1,3}$/, 'must be an integer 1..100')
+  .transform(Number)
+  .pipe(z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100'))
+  .optional();
+const cursorSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'is not a cursor from this API')
+  .optional();
+
+// ---- bodies ----------------------------------------------------------------------------------
+export const loginBody = z.strictObject({ username: z.string().max(64), password: z.string().max(256) });
+export const createUserBody = z.strictObject({
+  username: usernameSchema,
+  password: passwordSchema,
+  role: roleSchema,
+});
+export const createAccountBody = z.strictObject({ ownerId: z.uuid(), name: nameSchema, pin: pinSchema });
+export const movementBody = z.strictObject({
+  amount: amountSchema,
+  pin: pinSchema.optional(),
+  memo: memoSchema.optional(),
+});
+export const transferBody = z
+  .strictObject({
+    fromAccountNo: accountNoSchema,
+    toAccountNo: accountNoSchema,
+    amount: amountSchema,
+    pin: pinSchema.optional(),
+    memo: memoSchema.optional(),
+  })
+  .refine((b) => b.fromAccountNo !== b.toAccountNo, {
+    message: 'must differ from fromAccountNo',
+    path: ['toAccountNo'],
+  });
+export const lockBody = z.strictObject({ reason: reasonSchema });
+export const emptyBody = z.strictObject({});
+
+// ---- path and query --------------------------------------------------------------------------
+export const accountParams = z.strictObject({ accountNo: accountNoSchema });
+export const listQuery = z.strictObject({ limit: limitSchema, cursor: cursorSchema });
+export const accountsListQuery = z.strictObject({
+  limit: limitSchema,
+  cursor: cursorSchema,
+  ownerId: z.uuid().optional(),
+});
+export const auditQuery = z.strictObject({
+  limit: limitSchema,
+  cursor: cursorSchema,
+  actor: z.string().min(1).max(64).optional(),
+  action: z
+    .string()
+    .regex(/^[a-zA-Z.]{1,40}$/)
+    .optional(),
+  outcome: z.enum(['success', 'denied', 'failed']).optional(),
+});
+
+// ---- responses -------------------------------------------------------------------------------
+const money = z
+  .string()
+  .regex(/^[0-9]+\.[0-9]{2}$/)
+  .meta({ example: '1250.00' });
+const timestamp = z.iso.datetime().meta({ example: '2026-11-23T10:15:30.000Z' });
+
+export const userShape = z
+  .object({ id: z.uuid(), username: z.string(), role: roleSchema, createdAt: timestamp })
+  .meta({ id: 'User' });
+export const accountShape = z
+  .object({
+    accountNo: z.string(),
+    name: z.string(),
+    ownerId: z.uuid(),
+    balance: money,
+    isLocked: z.boolean(),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'Account' });
+export const movementShape = z
+  .object({
+    entryId: z.uuid(),
+    accountNo: z.string(),
+    type: z.enum(['DEPOSIT', 'WITHDRAWAL']),
+    amount: money,
+    balanceAfter: money,
+    createdAt: timestamp,
+  })
+  .meta({ id: 'Movement' });
+export const transferShape = z
+  .object({
+    transferId: z.uuid(),
+    fromAccountNo: z.string(),
+    toAccountNo: z.string(),
+    amount: money,
+    fromBalanceAfter: money,
+    createdAt: timestamp,
+  })
+  .meta({ id: 'Transfer' });
+export const entryShape = z
+  .object({
+    entryId: z.uuid(),
+    type: z.enum(['DEPOSIT', 'WITHDRAWAL', 'TRANSFER_IN', 'TRANSFER_OUT']),
+    amount: money,
+    balanceAfter: money,
+    counterpartyAccountNo: z.string().nullable(),
+    memo: z.string().nullable(),
+    transferId: z.uuid().nullable(),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'Entry' });
+export const auditEventShape = z
+  .object({
+    id: z.uuid(),
+    actor: z.string(),
+    action: z.string(),
+    outcome: z.enum(['success', 'denied', 'failed']),
+    details: z.record(z.string(), z.unknown()),
+    ip: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    requestId: z.string().nullable(),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'AuditEvent' });
+export const loginResponse = z
+  .object({
+    accessToken: z.string(),
+    tokenType: z.literal('Bearer'),
+    expiresIn: z.number().int(),
+    user: userShape,
+  })
+  .meta({ id: 'LoginResponse' });
+export const healthResponse = z.object({ status: z.literal('ok') });
+export const problemShape = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+    requestId: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    attemptsRemaining: z.number().int().optional(),
+    retryAfter: z.number().int().optional(),
+  })
+  .meta({ id: 'Problem' });
+
+const listOf = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+
+// ---- per-route specification -----------------------------------------------------------------
+export interface RouteSpec {
+  readonly summary: string;
+  readonly body?: z.ZodType;
+  readonly params?: z.ZodType;
+  readonly query?: z.ZodType;
+  readonly response: z.ZodType;
+  readonly successStatus: number;
+  /** Money-moving POSTs honour Idempotency-Key. */
+  readonly idempotent?: boolean;
+}
+
+export const routeSpecs = {
+  health: { summary: 'Liveness', response: healthResponse, successStatus: 200 },
+  openapi: {
+    summary: 'This OpenAPI document',
+    response: z.record(z.string(), z.unknown()),
+    successStatus: 200,
+  },
+  'auth.login': {
+    summary: 'Log in; returns a 15-minute bearer token',
+    body: loginBody,
+    response: loginResponse,
+    successStatus: 200,
+  },
+  'me.get': { summary: 'The calling user', response: userShape, successStatus: 200 },
+  'users.create': { summary: 'Create a user', body: createUserBody, response: userShape, successStatus: 201 },
+  'users.list': {
+    summary: 'List users (admin)',
+    query: listQuery,
+    response: listOf(userShape),
+    successStatus: 200,
+  },
+  'accounts.create': {
+    summary: 'Open an account for a customer',
+    body: createAccountBody,
+    response: accountShape,
+    successStatus: 201,
+  },
+  'accounts.list': {
+    summary: 'List accounts',
+    query: accountsListQuery,
+    response: listOf(accountShape),
+    successStatus: 200,
+  },
+  'accounts.get': {
+    summary: 'One account',
+    params: accountParams,
+    response: accountShape,
+    successStatus: 200,
+  },
+  'accounts.deposit': {
+    summary: 'Deposit into an account',
+    params: accountParams,
+    body: movementBody,
+    response: movementShape,
+    successStatus: 200,
+    idempotent: true,
+  },
+  'accounts.withdraw': {
+    summary: 'Withdraw from an account',
+    params: accountParams,
+    body: movementBody,
+    response: movementShape,
+    successStatus: 200,
+    idempotent: true,
+  },
+  'transfers.create': {
+    summary: 'Transfer between two accounts',
+    body: transferBody,
+    response: transferShape,
+    successStatus: 201,
+    idempotent: true,
+  },
+  'accounts.lock': {
+    summary: 'Lock an account',
+    params: accountParams,
+    body: lockBody,
+    response: accountShape,
+    successStatus: 200,
+  },
+  'accounts.unlock': {
+    summary: 'Unlock an account and reset its PIN attempts',
+    params: accountParams,
+    body: emptyBody,
+    response: accountShape,
+    successStatus: 200,
+  },
+  'accounts.history': {
+    summary: 'Ledger entries of an account, newest first',
+    params: accountParams,
+    query: listQuery,
+    response: listOf(entryShape),
+    successStatus: 200,
+  },
+  'auditLogs.list': {
+    summary: 'The audit trail (admin)',
+    query: auditQuery,
+    response: listOf(auditEventShape),
+    successStatus: 200,
+  },
+} as const satisfies Record<RouteName, RouteSpec>;
+
+export type RouteSpecs = typeof routeSpecs;
