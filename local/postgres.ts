@@ -98,7 +98,9 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Loca
 
   if (!initialised) {
     await server.initialise();
-    await writeFile(clusterFile, JSON.stringify({ superuserPassword } satisfies ClusterFile), { mode: 0o600 });
+    await writeFile(clusterFile, JSON.stringify({ superuserPassword } satisfies ClusterFile), {
+      mode: 0o600,
+    });
     await chmod(clusterFile, 0o600);
   }
   try {

@@ -10,6 +10,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   process.exit(2);
 }
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+// The SDK's notice that its 2027 releases need Node 22 (what Lambda runs) is not for operators.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 try {
   const bank = await startLocalBank({

@@ -53,7 +53,7 @@ export const accountNoSchema = z
   .string()
   .regex(/^[0-9]{12}$/, 'must be 12 digits')
   .refine(isValidAccountNo, 'has a wrong check digit')
-  .meta({ example: '400000000006' });
+  .meta({ example: '400000000002' });
 
 export const nameSchema = printable(80);
 export const memoSchema = printable(80);

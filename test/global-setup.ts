@@ -3,9 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { dbRoles } from '../shared/auth/db-roles';
 import { prepareDatabase } from '../local/bootstrap';
 import { startPostgres } from '../local/postgres';
+import { dbRoles } from '../shared/auth/db-roles';
 
 export interface TestCluster {
   readonly host: string;
@@ -29,13 +29,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bank-test-'));
   const server = await startPostgres({ dataDir, ephemeral: true, maxConnections: 400 });
   try {
-    const passwords = Object.fromEntries(dbRoles.map((r) => [r, randomBytes(18).toString('base64url')])) as Record<
-      (typeof dbRoles)[number],
-      string
-    >;
+    const passwords = Object.fromEntries(
+      dbRoles.map((r) => [r, randomBytes(18).toString('base64url')]),
+    ) as Record<(typeof dbRoles)[number], string>;
     const templateDb = 'bank_template';
     await prepareDatabase(server, templateDb, passwords);
-    const roles = Object.fromEntries(dbRoles.map((r) => [r, { username: r, password: passwords[r] }])) as TestCluster['roles'];
+    const roles = Object.fromEntries(
+      dbRoles.map((r) => [r, { username: r, password: passwords[r] }]),
+    ) as TestCluster['roles'];
     project.provide('pg', {
       host: server.host,
       port: server.port,

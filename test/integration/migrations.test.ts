@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { RDSDataClient } from '@aws-sdk/client-rds-data';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { migrationsDir } from '../../local/bootstrap';
+import { type DataApiServer, startDataApiServer } from '../../local/data-api/server';
+import { pgExecutor } from '../../local/pg-executor';
+import { dataApiExecutor } from '../../shared/db/data-api-executor';
+import { loadMigrations, MigrationError, runMigrations } from '../../shared/db/migrate';
+
+const cluster = inject('pg');
+const masterArn = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:test-master';
+const clusterArn = 'arn:aws:rds:us-east-1:000000000000:cluster:test';
+
+function superuser(database: string): pg.Client {
+  return new pg.Client({
+    host: cluster.host,
+    port: cluster.port,
+    user: cluster.superuser.username,
+    password: cluster.superuser.password,
+    database,
+  });
+}
+
+async function freshDatabase(): Promise<string> {
+  const name = `m_${randomBytes(5).toString('hex')}`;
+  const admin = superuser('postgres');
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  return name;
+}
+
+describe('migration runner', () => {
+  let dataApi: DataApiServer;
+  const created: string[] = [];
+
+  beforeAll(async () => {
+    dataApi = await startDataApiServer({
+      pg: { host: cluster.host, port: cluster.port },
+      resolveSecret: (arn) => (arn === masterArn ? cluster.superuser : undefined),
+      resourceArn: clusterArn,
+      defaultDatabase: 'postgres',
+    });
+  });
+
+  afterAll(async () => {
+    await dataApi.close();
+    const admin = superuser('postgres');
+    await admin.connect();
+    for (const name of created) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  });
+
+  it('applies every migration through the Data API, one statement per call, then nothing on a re-run', async () => {
+    // Prepare
+    const database = await freshDatabase();
+    created.push(database);
+    const migrations = await loadMigrations(migrationsDir);
+    const executor = dataApiExecutor({
+      client: new RDSDataClient({
+        endpoint: dataApi.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      }),
+      resourceArn: clusterArn,
+      secretArn: masterArn,
+      database,
+    });
+    // Act
+    const first = await runMigrations(executor, migrations);
+    const second = await runMigrations(executor, migrations);
+    // Assess
+    expect(first).toEqual({ applied: migrations.map((m) => m.name), alreadyApplied: 0 });
+    expect(second).toEqual({ applied: [], alreadyApplied: migrations.length });
+    const client = superuser(database);
+    await client.connect();
+    const rows = await client.query('SELECT version, name, checksum FROM schema_migrations ORDER BY version');
+    const functions = await client.query(
+      "SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'bank_transfer'",
+    );
+    await client.end();
+    expect(rows.rows).toEqual(
+      migrations.map((m) => ({ version: m.version, name: m.name, checksum: m.checksum })),
+    );
+    expect(functions.rows[0]).toEqual({ n: 1 });
+  });
+
+  it('refuses to run when an applied file was edited, and changes nothing', async () => {
+    // Prepare
+    const database = await freshDatabase();
+    created.push(database);
+    const migrations = await loadMigrations(migrationsDir);
+    const client = superuser(database);
+    await client.connect();
+    try {
+      await runMigrations(pgExecutor(client), migrations.slice(0, 2));
+      const edited = migrations.map((m, i) =>
+        i === 1 ? { ...m, sql: `${m.sql}\n-- edited`, checksum: 'f'.repeat(64) } : m,
+      );
+      // Act
+      const run = runMigrations(pgExecutor(client), edited);
+      // Assess
+      await expect(run).rejects.toThrow(MigrationError);
+      await expect(run).rejects.toThrow(/0002_schema\.sql was edited/);
+      const applied = await client.query('SELECT count(*)::int AS n FROM schema_migrations');
+      expect(applied.rows[0]).toEqual({ n: 2 });
+      const fn = await client.query("SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'bank_transfer'");
+      expect(fn.rows[0]).toEqual({ n: 0 });
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('rolls back the whole batch when one statement fails', async () => {
+    // Prepare
+    const database = await freshDatabase();
+    created.push(database);
+    const migrations = await loadMigrations(migrationsDir);
+    const broken = [
+      ...migrations,
+      {
+        version: migrations.length + 1,
+        name: '9999_broken.sql',
+        sql: 'SELECT no_such_function();',
+        checksum: '0'.repeat(64),
+      },
+    ];
+    const client = superuser(database);
+    await client.connect();
+    try {
+      // Act
+      await expect(runMigrations(pgExecutor(client), broken)).rejects.toThrow(/9999_broken\.sql/);
+      // Assess: not even the good files stayed.
+      const tables = await client.query(
+        "SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'accounts'",
+      );
+      expect(tables.rows[0]).toEqual({ n: 0 });
+    } finally {
+      await client.end();
+    }
+  });
+});
