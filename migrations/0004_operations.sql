@@ -119,12 +119,13 @@ BEGIN
     PERFORM bank_idem_release(c, p_idem_key);
     RETURN bank_refuse(c, v_action, 404, 'NOT_FOUND', 'no such source account', v_details);
   END IF;
+  -- The PIN was right: its reserved attempt is cleared whatever happens next.
+  IF p_pin_verified THEN
+    UPDATE accounts SET failed_attempts = 0 WHERE id = src.id;
+  END IF;
   IF dst.id IS NULL THEN
     PERFORM bank_idem_release(c, p_idem_key);
     RETURN bank_refuse(c, v_action, 404, 'NOT_FOUND', 'no such destination account', v_details);
-  END IF;
-  IF p_pin_verified THEN
-    UPDATE accounts SET failed_attempts = 0 WHERE id = src.id;
   END IF;
   IF src.is_locked OR dst.is_locked THEN
     PERFORM bank_idem_release(c, p_idem_key);
