@@ -6,10 +6,15 @@ import { idempotencyKeySchema, type RouteSpec } from '../schemas';
 import type { BankContext } from './context';
 
 function fieldErrors(prefix: string, error: z.ZodError): FieldError[] {
-  return error.issues.map((issue) => ({
-    path: [prefix, ...issue.path.map(String)].join('.'),
-    message: issue.message,
-  }));
+  return error.issues.flatMap((issue) =>
+    // An unknown member is named by its own path, one error each, not by its parent's.
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({
+          path: [prefix, ...issue.path.map(String), key].join('.'),
+          message: 'is not a known field',
+        }))
+      : [{ path: [prefix, ...issue.path.map(String)].join('.'), message: issue.message }],
+  );
 }
 
 /** zod at the edge: path, query, body and the Idempotency-Key header, all or nothing. */
