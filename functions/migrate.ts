@@ -1,6 +1,6 @@
 import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import { dbRoles } from '../shared/auth/db-roles';
 import { dataApiExecutor } from '../shared/db/data-api-executor';
 import { loadMigrations, runMigrations } from '../shared/db/migrate';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { routes } from '../functions/routes';
 import { isPublic } from './auth/policy';
 import { problemShape, type RouteSpec, routeSpecs } from './schemas';

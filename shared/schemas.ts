@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// The namespace import lets esbuild drop what is unused (85 KB instead of 450 KB).
+import * as z from 'zod';
 import type { RouteName } from '../functions/routes';
 import { isValidAccountNo } from './account-no';
 import { AmountError, amountPattern, parseAmountMinor } from './money';
