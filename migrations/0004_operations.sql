@@ -296,7 +296,8 @@ BEGIN
   IF v_username IS NULL THEN
     RAISE EXCEPTION 'bank:INTERNAL unknown or finished login attempt';
   END IF;
-  c.actor := v_username;
+  -- Same rule as bank_caller: a name that cannot be a username is recorded as 'anonymous'.
+  c.actor := CASE WHEN v_username ~ '^[a-z0-9._-]{3,32}$' THEN v_username ELSE 'anonymous' END;
   IF p_success THEN
     PERFORM bank_audit(c, 'auth.login', 'success', '{}'::jsonb);
     RETURN jsonb_build_object('status', 200);

@@ -18,8 +18,11 @@ type BankMiddleware = MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResul
 
 /**
  * The one middleware stack, in one place. Order of `before` (and reverse for after/onError):
- * request id + logging → security headers → problem+json errors → JSON body → authentication →
- * audit → RBAC → validation → handler core.
+ * request id + logging → security headers → problem+json errors → authentication → audit →
+ * RBAC → JSON body → validation → handler core.
+ * Authentication and RBAC run before the body is read (DESIGN.md lists body parsing first): an
+ * anonymous or forbidden caller learns nothing about the body it sent, and a malformed body
+ * from a known caller is still audited against that caller.
  * Usage: `export const handler = middy(core).use(bankStack('accounts.deposit'))`.
  */
 export function bankStack(route: RouteName, options: { readonly database?: boolean } = {}): BankMiddleware[] {
@@ -32,10 +35,10 @@ export function bankStack(route: RouteName, options: { readonly database?: boole
     httpSecurityHeaders() as BankMiddleware,
     problemErrors(),
   ];
-  if ('body' in spec && spec.body) stack.push(jsonBody());
   if (!isPublic(route)) stack.push(authenticate());
   if (usesDatabase) stack.push(audit());
   if (!isPublic(route)) stack.push(authorize(route));
+  if ('body' in spec && spec.body) stack.push(jsonBody());
   stack.push(validate(spec));
   return stack;
 }
