@@ -52,5 +52,8 @@ export const routes = [
 
 export type RouteName = (typeof routes)[number]['name'];
 
-/** Functions that are not HTTP routes: the deploy-time migration runner. */
-export const backgroundFunctions = [{ name: 'migrate', entry: 'migrate' }] as const;
+/** Functions that are not HTTP routes: deploy-time migrations and the scheduled audit sealer. */
+export const backgroundFunctions = [
+  { name: 'migrate', entry: 'migrate' },
+  { name: 'audit.seal', entry: 'audit-seal' },
+] as const;

@@ -4,8 +4,11 @@ import { access, chmod, constants, mkdir, readFile, writeFile } from 'node:fs/pr
 import { createServer } from 'node:net';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
+import { sealPending } from '../shared/audit/sealer';
 import { type DbRole, dbRoles } from '../shared/auth/db-roles';
+import { logger } from '../shared/logger';
 import { prepareDatabase } from './bootstrap';
+import { fsBucket } from './log-bucket';
 import { type LocalPostgres, startPostgres } from './postgres';
 import { type Services, startServices } from './services';
 
@@ -24,6 +27,8 @@ export interface LocalBankOptions {
   readonly ephemeral?: boolean;
   readonly env?: Readonly<Record<string, string>>;
   readonly poolSizePerRole?: number;
+  /** Seconds between audit sealer runs; 0 turns the sealer off (benchmarks). */
+  readonly auditSealIntervalS?: number;
 }
 
 export interface LocalBank {
@@ -111,6 +116,7 @@ export async function startLocalBank(options: LocalBankOptions): Promise<LocalBa
       ...(options.env ? { env: options.env } : {}),
       ...(options.poolSizePerRole ? { poolSizePerRole: options.poolSizePerRole } : {}),
     });
+    const stopSealer = startSealer(dataDir, options.auditSealIntervalS ?? 60);
     return {
       url: services.url,
       postgres,
@@ -119,6 +125,7 @@ export async function startLocalBank(options: LocalBankOptions): Promise<LocalBa
       adminCreated: admin.created,
       ...(admin.generatedPassword ? { generatedAdminPassword: admin.generatedPassword } : {}),
       async stop() {
+        await stopSealer();
         await services.close();
         await postgres.stop();
       },
@@ -152,4 +159,27 @@ async function ensureAdmin(
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The audit sealer on a timer, as the scheduled function runs in the cloud: off the request path,
+ * writing sealed batches to `<dataDir>/log-bucket`. Returns a stop that waits for a run in flight.
+ */
+function startSealer(dataDir: string, intervalS: number): () => Promise<void> {
+  if (intervalS <= 0) return async () => undefined;
+  const bucket = fsBucket(path.join(dataDir, 'log-bucket'));
+  const settleS = Number(process.env.BANK_AUDIT_SETTLE_S ?? 60);
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(() =>
+      sealPending({ bucket, settleS }).catch((error: unknown) => {
+        logger.error('audit sealer run failed', { errorName: 'AuditSealFailed', error });
+      }),
+    );
+  }, intervalS * 1000);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
 }
