@@ -19,8 +19,11 @@ CREATE TABLE accounts (
   user_id uuid NOT NULL REFERENCES users (id),
   pin_hash text NOT NULL CHECK (pin_hash LIKE '$2%'),
   balance_minor bigint NOT NULL DEFAULT 0 CHECK (balance_minor >= 0),
-  -- Consecutive wrong PINs, counting attempts reserved but not yet judged.
+  -- Consecutive wrong PINs (judged).
   failed_attempts integer NOT NULL DEFAULT 0 CHECK (failed_attempts BETWEEN 0 AND 1000),
+  -- PIN comparisons reserved and not yet judged; attempts + these never exceed the limit.
+  pin_checks_in_flight integer NOT NULL DEFAULT 0 CHECK (pin_checks_in_flight BETWEEN 0 AND 100),
+  pin_checked_at timestamptz,
   is_locked boolean NOT NULL DEFAULT false,
   locked_reason text,
   created_at timestamptz NOT NULL DEFAULT now()

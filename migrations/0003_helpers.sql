@@ -169,3 +169,11 @@ BEGIN
   END IF;
 END
 $$;
+
+-- Settles one reserved PIN check of a customer's account as correct: the wrong-PIN count
+-- starts again. Called under the account's row lock (or as the only lock held).
+CREATE FUNCTION bank_pin_settle_correct(p_account_id bigint) RETURNS void
+LANGUAGE sql AS $$
+  UPDATE accounts SET failed_attempts = 0, pin_checks_in_flight = greatest(pin_checks_in_flight - 1, 0)
+  WHERE id = p_account_id
+$$;

@@ -35,6 +35,10 @@ BEGIN
 
   v_replay := bank_idem_claim(c, v_action, p_idem_key, p_idem_hash);
   IF v_replay IS NOT NULL THEN
+    IF p_pin_verified THEN
+      -- A duplicate that lost the race still settles its PIN check (the only row lock it takes).
+      PERFORM bank_pin_settle_correct(id) FROM accounts WHERE account_no = p_account_no AND user_id = c.actor_id;
+    END IF;
     PERFORM bank_audit(c, v_action, CASE WHEN (v_replay ->> 'status')::integer < 400 THEN 'success' ELSE 'failed' END,
                        v_details || jsonb_build_object('idempotencyKeyReplay', v_replay ? 'replayed',
                                                        'status', (v_replay ->> 'status')::integer));
@@ -47,7 +51,7 @@ BEGIN
     RETURN bank_refuse(c, v_action, 404, 'NOT_FOUND', 'no such account', v_details);
   END IF;
   IF p_pin_verified THEN
-    UPDATE accounts SET failed_attempts = 0 WHERE id = a.id;
+    PERFORM bank_pin_settle_correct(a.id);
   END IF;
   IF a.is_locked THEN
     PERFORM bank_idem_release(c, p_idem_key);
@@ -104,6 +108,9 @@ BEGIN
 
   v_replay := bank_idem_claim(c, v_action, p_idem_key, p_idem_hash);
   IF v_replay IS NOT NULL THEN
+    IF p_pin_verified THEN
+      PERFORM bank_pin_settle_correct(id) FROM accounts WHERE account_no = p_from AND user_id = c.actor_id;
+    END IF;
     PERFORM bank_audit(c, v_action, CASE WHEN (v_replay ->> 'status')::integer < 400 THEN 'success' ELSE 'failed' END,
                        v_details || jsonb_build_object('idempotencyKeyReplay', v_replay ? 'replayed',
                                                        'status', (v_replay ->> 'status')::integer));
@@ -121,7 +128,7 @@ BEGIN
   END IF;
   -- The PIN was right: its reserved attempt is cleared whatever happens next.
   IF p_pin_verified THEN
-    UPDATE accounts SET failed_attempts = 0 WHERE id = src.id;
+    PERFORM bank_pin_settle_correct(src.id);
   END IF;
   IF dst.id IS NULL THEN
     PERFORM bank_idem_release(c, p_idem_key);
@@ -158,8 +165,9 @@ $$;
 
 -- ---------------------------------------------------------------------------------------------
 -- PIN attempts: reserved under the row lock BEFORE the bcrypt comparison, so a burst of
--- concurrent guesses gets at most p_max_attempts comparisons. A correct PIN is reset to 0 by the
--- movement; a wrong one is judged by bank_pin_failed.
+-- concurrent guesses gets at most p_max_attempts comparisons (judged wrong ones plus checks in
+-- flight never exceed it). A correct PIN is settled by the movement (count back to 0); a wrong
+-- one by bank_pin_failed, which locks the account when the count reaches the limit.
 -- ---------------------------------------------------------------------------------------------
 
 CREATE FUNCTION bank_pin_reserve(p_ctx jsonb, p_action text, p_account_no text, p_max_attempts integer,
@@ -197,12 +205,23 @@ BEGIN
   IF a.is_locked THEN
     RETURN bank_refuse(c, p_action, 423, 'ACCOUNT_LOCKED', 'the account is locked', p_details);
   END IF;
+  -- Checks reserved over a minute ago were never judged (the caller died): they count as wrong.
+  IF a.pin_checks_in_flight > 0 AND a.pin_checked_at < now() - interval '60 seconds' THEN
+    UPDATE accounts
+       SET failed_attempts = failed_attempts + pin_checks_in_flight, pin_checks_in_flight = 0
+     WHERE id = a.id
+    RETURNING * INTO a;
+  END IF;
   IF a.failed_attempts >= v_max THEN
-    -- Every attempt is spent (some may still be in flight): the account locks now.
     UPDATE accounts SET is_locked = true, locked_reason = 'too many wrong PINs' WHERE id = a.id;
     RETURN bank_refuse(c, p_action, 423, 'ACCOUNT_LOCKED', 'the account is locked', p_details);
   END IF;
-  UPDATE accounts SET failed_attempts = failed_attempts + 1 WHERE id = a.id;
+  IF a.failed_attempts + a.pin_checks_in_flight >= v_max THEN
+    -- Every remaining attempt is held by a check still running; they decide whether it locks.
+    RETURN bank_refuse(c, p_action, 423, 'ACCOUNT_LOCKED',
+                       'PIN checks are in progress on this account; try again shortly', p_details);
+  END IF;
+  UPDATE accounts SET pin_checks_in_flight = pin_checks_in_flight + 1, pin_checked_at = now() WHERE id = a.id;
   RETURN jsonb_build_object('status', 100, 'reserved', true, 'pinHash', a.pin_hash);
 END
 $$;
@@ -217,8 +236,11 @@ DECLARE
   a accounts;
 BEGIN
   PERFORM bank_require_tier(c, ARRAY['customer']);
-  SELECT * INTO a FROM accounts WHERE account_no = p_account_no AND user_id = c.actor_id FOR UPDATE;
-  IF NOT FOUND THEN
+  UPDATE accounts
+     SET failed_attempts = failed_attempts + 1, pin_checks_in_flight = greatest(pin_checks_in_flight - 1, 0)
+   WHERE account_no = p_account_no AND user_id = c.actor_id
+  RETURNING * INTO a;
+  IF a.id IS NULL THEN
     RETURN bank_refuse(c, p_action, 404, 'NOT_FOUND', 'no such account', p_details);
   END IF;
   IF a.failed_attempts >= v_max AND NOT a.is_locked THEN
@@ -538,7 +560,7 @@ DECLARE
   a accounts;
 BEGIN
   PERFORM bank_require_tier(c, ARRAY['teller', 'admin']);
-  UPDATE accounts SET is_locked = false, locked_reason = NULL, failed_attempts = 0
+  UPDATE accounts SET is_locked = false, locked_reason = NULL, failed_attempts = 0, pin_checks_in_flight = 0
    WHERE account_no = p_account_no RETURNING * INTO a;
   IF a.id IS NULL THEN
     RETURN bank_refuse(c, 'accounts.unlock', 404, 'NOT_FOUND', 'no such account', v_details);

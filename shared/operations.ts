@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DbRole } from './auth/db-roles';
-import type { Principal } from './auth/jwt';
+import { keyedDigest, type Principal } from './auth/jwt';
 import { verifySecret } from './auth/passwords';
 import { dbRoleOf } from './auth/policy';
 import { config } from './config';
@@ -84,8 +84,8 @@ function canonical(value: unknown): string {
 }
 
 /**
- * The request an Idempotency-Key is bound to. The PIN is left out: it is a secret (its hash
- * would be a 10,000-guess brute force away), and a replay moves nothing.
+ * The request an Idempotency-Key is bound to: route and body. A PIN enters only as a keyed
+ * digest (see keyedDigest), so the same key with another PIN is another request (422).
  */
 export function requestHash(route: string, request: Record<string, unknown>): string {
   return createHash('sha256')
@@ -98,7 +98,7 @@ export interface Movement {
   /** The account whose PIN a customer must give (the debited one for a transfer). */
   readonly pinAccountNo: string;
   readonly pin: string | undefined;
-  /** Hashed for Idempotency-Key binding; without the PIN. */
+  /** Hashed for Idempotency-Key binding (the PIN is added as a keyed digest). */
   readonly request: Record<string, unknown>;
   readonly details: Record<string, unknown>;
   readonly sql: string;
@@ -114,7 +114,12 @@ export interface Movement {
 export async function moveMoney(context: BankContext, movement: Movement): Promise<HttpResult> {
   const principal = principalOf(context);
   const idemKey = context.bank.idempotencyKey ?? null;
-  const idemHash = idemKey ? requestHash(movement.action, movement.request) : null;
+  const idemHash = idemKey
+    ? requestHash(movement.action, {
+        ...movement.request,
+        pin: movement.pin === undefined ? undefined : await keyedDigest(movement.pin),
+      })
+    : null;
   let pinVerified = false;
   if (principal.role === 'customer') {
     if (movement.pin === undefined) {

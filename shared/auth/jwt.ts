@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import * as z from 'zod';
 import { ConfigError, config } from '../config';
@@ -82,4 +83,14 @@ export async function verifyToken(token: string): Promise<Principal> {
     }
     throw error;
   }
+}
+
+/**
+ * HMAC-SHA256 of a secret under the service key: lets a request hash bind a PIN without storing
+ * anything that a 10,000-guess brute force could reverse.
+ */
+export async function keyedDigest(secret: string): Promise<string> {
+  return createHmac('sha256', await signingKey())
+    .update(secret, 'utf8')
+    .digest('hex');
 }

@@ -4,7 +4,8 @@ import { verifyToken } from '../auth/jwt';
 import { UnauthenticatedError } from '../errors';
 import type { BankContext } from './context';
 
-const bearerPattern = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/;
+// The auth scheme name is case-insensitive (RFC 9110 §11.1).
+const bearerPattern = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
 const tokenBytesMax = 4096;
 
 /** Verifies the bearer token (jose, HS256 only, iss, aud, exp) and records the principal. */

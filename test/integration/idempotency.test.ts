@@ -285,6 +285,38 @@ describe('Idempotency-Key replay', () => {
     expect(await stateOf(accountNo)).toEqual({ balance: '3.00', ledgerRows: 1, failedAttempts: 1 });
   });
 
+  it('treats the same key with another PIN as another request: 422, no PIN attempt, nothing moved', async () => {
+    // Prepare
+    const customer = await newCustomer();
+    const accountNo = await newAccount(undefined, customer);
+    const key = newKey();
+    const first = await post(
+      `/accounts/${accountNo}/deposit`,
+      customer.token,
+      { amount: '3.00', pin: PIN },
+      key,
+    );
+    expect(first.status).toBe(200);
+    // Act
+    const other = await post(
+      `/accounts/${accountNo}/deposit`,
+      customer.token,
+      { amount: '3.00', pin: WRONG_PIN },
+      key,
+    );
+    // Assess
+    expectProblem(other, 422, 'IDEMPOTENCY_KEY_REUSED');
+    expect(await stateOf(accountNo)).toEqual({ balance: '3.00', ledgerRows: 1, failedAttempts: 0 });
+    const stored = await query<{ request_hash: string }>(
+      stack.db,
+      'SELECT request_hash FROM idempotency_keys WHERE key = $1',
+      [key],
+    );
+    // Only a keyed digest of the PIN entered the hash: no plain PIN is stored anywhere.
+    expect(stored).toHaveLength(1);
+    expect(stored[0]?.request_hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it('lets a refused movement (422 INSUFFICIENT_FUNDS) run again under the same key once funded', async () => {
     // Prepare
     const from = await newAccount('20.00');

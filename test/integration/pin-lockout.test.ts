@@ -140,6 +140,54 @@ describe('PIN lockout', () => {
     }
   });
 
+  it('never locks the owner for concurrent correct PINs: at most 3 checks run, the rest are refused for now', async () => {
+    // Prepare
+    const customer = await customerWithAccount();
+    // Act
+    const responses = await Promise.all(Array.from({ length: 10 }, () => withdraw(customer, PIN, '1.00')));
+    // Assess
+    const ok = responses.filter((r) => r.status === 200);
+    const busy = responses.filter((r) => r.status === 423);
+    expect(ok.length + busy.length).toBe(10);
+    expect(ok.length).toBeGreaterThanOrEqual(1);
+    for (const r of busy) {
+      expectProblem(r, 423, 'ACCOUNT_LOCKED');
+      expect(r.body.detail).toBe('PIN checks are in progress on this account; try again shortly');
+    }
+    const after = await stateOf(customer.accountNo);
+    expect(after.isLocked).toBe(false);
+    expect(after.failedAttempts).toBe(0);
+    expect(after.balance).toBe((100 - ok.length).toFixed(2));
+    const inFlight = await query<{ n: number }>(
+      stack.db,
+      'SELECT pin_checks_in_flight AS n FROM accounts WHERE account_no = $1',
+      [customer.accountNo],
+    );
+    expect(inFlight).toEqual([{ n: 0 }]);
+    // And the next request goes through.
+    expect((await withdraw(customer, PIN, '1.00')).status).toBe(200);
+  });
+
+  it('counts checks that were reserved but never judged (a caller that died) as wrong after a minute', async () => {
+    // Prepare: three reserved checks, two minutes old, never settled
+    const customer = await customerWithAccount();
+    await query(
+      stack.db,
+      "UPDATE accounts SET pin_checks_in_flight = 3, pin_checked_at = now() - interval '2 minutes' WHERE account_no = $1",
+      [customer.accountNo],
+    );
+    // Act
+    const response = await withdraw(customer, PIN);
+    // Assess
+    expectProblem(response, 423, 'ACCOUNT_LOCKED');
+    expect(response.body.detail).toBe('the account is locked');
+    expect(await stateOf(customer.accountNo)).toMatchObject({
+      isLocked: true,
+      failedAttempts: 3,
+      balance: '100.00',
+    });
+  });
+
   it('counts attemptsRemaining down 2, 1, 0 on three sequential wrong PINs; the third locks', async () => {
     // Prepare
     const customer = await customerWithAccount();
