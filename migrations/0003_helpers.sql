@@ -177,3 +177,14 @@ LANGUAGE sql AS $$
   UPDATE accounts SET failed_attempts = 0, pin_checks_in_flight = greatest(pin_checks_in_flight - 1, 0)
   WHERE id = p_account_id
 $$;
+
+-- An idempotent replay (or a key reused with another request), audited as such.
+CREATE FUNCTION bank_replay(c bank_caller, p_action text, p_details jsonb, p_replay jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM bank_audit(c, p_action, CASE WHEN (p_replay ->> 'status')::integer < 400 THEN 'success' ELSE 'failed' END,
+                     p_details || jsonb_build_object('idempotencyKeyReplay', p_replay ? 'replayed',
+                                                     'status', (p_replay ->> 'status')::integer));
+  RETURN p_replay;
+END
+$$;

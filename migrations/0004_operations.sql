@@ -39,10 +39,7 @@ BEGIN
       -- A duplicate that lost the race still settles its PIN check (the only row lock it takes).
       PERFORM bank_pin_settle_correct(id) FROM accounts WHERE account_no = p_account_no AND user_id = c.actor_id;
     END IF;
-    PERFORM bank_audit(c, v_action, CASE WHEN (v_replay ->> 'status')::integer < 400 THEN 'success' ELSE 'failed' END,
-                       v_details || jsonb_build_object('idempotencyKeyReplay', v_replay ? 'replayed',
-                                                       'status', (v_replay ->> 'status')::integer));
-    RETURN v_replay;
+    RETURN bank_replay(c, v_action, v_details, v_replay);
   END IF;
 
   SELECT * INTO a FROM accounts WHERE account_no = p_account_no FOR UPDATE;
@@ -111,10 +108,7 @@ BEGIN
     IF p_pin_verified THEN
       PERFORM bank_pin_settle_correct(id) FROM accounts WHERE account_no = p_from AND user_id = c.actor_id;
     END IF;
-    PERFORM bank_audit(c, v_action, CASE WHEN (v_replay ->> 'status')::integer < 400 THEN 'success' ELSE 'failed' END,
-                       v_details || jsonb_build_object('idempotencyKeyReplay', v_replay ? 'replayed',
-                                                       'status', (v_replay ->> 'status')::integer));
-    RETURN v_replay;
+    RETURN bank_replay(c, v_action, v_details, v_replay);
   END IF;
 
   -- Lock both rows in ascending id order: A->B and B->A take the locks in the same order and

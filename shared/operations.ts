@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type * as z from 'zod';
 import type { DbRole } from './auth/db-roles';
 import { keyedDigest, type Principal } from './auth/jwt';
 import { verifySecret } from './auth/passwords';
@@ -8,6 +10,8 @@ import { callJson, expectSuccess, type OperationResult, type Param, p } from './
 import { UnauthenticatedError, ValidationError } from './errors';
 import { type HttpResult, json } from './http';
 import type { BankContext } from './middleware/context';
+import { parseAmountMinor } from './money';
+import type { accountParams, movementBody } from './schemas';
 
 /** The authenticated caller; the stack guarantees it on every non-public route. */
 export function principalOf(context: BankContext): Principal {
@@ -160,4 +164,34 @@ export async function moveMoney(context: BankContext, movement: Movement): Promi
     pinVerified = true;
   }
   return respond(await runOperation(context, movement.sql, movement.params(pinVerified, idemKey, idemHash)));
+}
+
+/**
+ * The core of POST /accounts/{accountNo}/deposit and /withdraw: the same movement, opposite
+ * direction. Customers give the account PIN.
+ */
+export function accountMovementCore(kind: 'DEPOSIT' | 'WITHDRAWAL') {
+  const action = kind === 'DEPOSIT' ? 'accounts.deposit' : 'accounts.withdraw';
+  return async (_event: APIGatewayProxyEventV2, context: BankContext): Promise<HttpResult> => {
+    const { accountNo } = context.bank.input.params as z.output<typeof accountParams>;
+    const body = context.bank.input.body as z.output<typeof movementBody>;
+    const amountMinor = parseAmountMinor(body.amount);
+    return moveMoney(context, {
+      action,
+      pinAccountNo: accountNo,
+      pin: body.pin,
+      request: { accountNo, amount: body.amount, memo: body.memo },
+      details: { accountNo, amount: body.amount },
+      sql: 'SELECT bank_move(:ctx, :kind, :accountNo, :amount::bigint, :memo, :pinVerified, :idemKey, :idemHash)::text',
+      params: (pinVerified, idemKey, idemHash) => [
+        p.text('kind', kind),
+        p.text('accountNo', accountNo),
+        p.bigint('amount', amountMinor),
+        p.text('memo', body.memo),
+        p.bool('pinVerified', pinVerified),
+        p.text('idemKey', idemKey),
+        p.text('idemHash', idemHash),
+      ],
+    });
+  };
 }
