@@ -1,11 +1,4 @@
-import {
-  BadRequestException,
-  DatabaseErrorException,
-  DatabaseResumingException,
-  ExecuteStatementCommand,
-  RDSDataClient,
-  type SqlParameter,
-} from '@aws-sdk/client-rds-data';
+import { ExecuteStatementCommand, RDSDataClient, type SqlParameter } from '@aws-sdk/client-rds-data';
 import type { DbRole } from '../auth/db-roles';
 import { clusterArn, config, secretArnFor } from '../config';
 import { BankError, ForbiddenError, UnauthenticatedError, ValidationError } from '../errors';
@@ -121,7 +114,7 @@ export async function callJson(role: DbRole, sql: string, params: readonly Param
       return JSON.parse(field.stringValue) as unknown;
     } catch (error) {
       // Aurora Serverless v2 waking from zero capacity: the statement did not run; wait and retry.
-      if (error instanceof DatabaseResumingException && attempt < resumeRetriesMax) {
+      if (errorName(error) === 'DatabaseResumingException' && attempt < resumeRetriesMax) {
         await new Promise((resolve) => setTimeout(resolve, resumeBackoffMs * (attempt + 1)));
         continue;
       }
@@ -135,7 +128,8 @@ export async function callJson(role: DbRole, sql: string, params: readonly Param
  * them to problems without leaking SQL text. Everything else stays an internal error.
  */
 export function mapDatabaseError(error: unknown): unknown {
-  if (error instanceof DatabaseErrorException || error instanceof BadRequestException) {
+  const name = errorName(error);
+  if (error instanceof Error && (name === 'DatabaseErrorException' || name === 'BadRequestException')) {
     const match = /bank:([A-Z_]+)/.exec(error.message);
     switch (match?.[1]) {
       case 'VALIDATION_FAILED':
@@ -145,10 +139,18 @@ export function mapDatabaseError(error: unknown): unknown {
       case 'UNAUTHENTICATED':
         return new UnauthenticatedError();
       default:
-        return new DatabaseCallError(error.name, error.message);
+        return new DatabaseCallError(name, error.message);
     }
   }
   return error;
+}
+
+/**
+ * SDK errors are matched by name, not class: in Lambda the bundle uses the runtime's SDK, whose
+ * exception classes may differ from (or predate) the ones this code was compiled against.
+ */
+function errorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
 }
 
 /** A database failure; its message is for logs only, never for the client. */
