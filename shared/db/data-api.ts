@@ -1,4 +1,4 @@
-import { ExecuteStatementCommand, RDSDataClient, type SqlParameter } from '@aws-sdk/client-rds-data';
+import type { RDSDataClient, SqlParameter } from '@aws-sdk/client-rds-data';
 import type { DbRole } from '../auth/db-roles';
 import { clusterArn, config, secretArnFor } from '../config';
 import { BankError, ForbiddenError, UnauthenticatedError, ValidationError } from '../errors';
@@ -74,24 +74,31 @@ function toSqlParameter(param: Param): SqlParameter {
   }
 }
 
-let client: RDSDataClient | undefined;
+type RdsData = typeof import('@aws-sdk/client-rds-data');
+let sdk: Promise<{ module: RdsData; client: RDSDataClient }> | undefined;
 
-function dataApi(): RDSDataClient {
-  if (client) return client;
-  const c = config();
-  client = new RDSDataClient({
-    region: c.AWS_REGION,
-    // No SDK retries: a retried ExecuteStatement whose first attempt committed would move money
-    // twice. Only errors that prove the statement never ran are retried, below.
-    maxAttempts: 1,
-    ...(c.BANK_DATA_API_ENDPOINT
-      ? {
-          endpoint: c.BANK_DATA_API_ENDPOINT,
-          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-        }
-      : {}),
+/**
+ * The SDK is loaded on the first database call, not at import: functions that never touch the
+ * database (health, openapi) do not pay its load time on a cold start.
+ */
+function dataApi(): Promise<{ module: RdsData; client: RDSDataClient }> {
+  sdk ??= import('@aws-sdk/client-rds-data').then((module) => {
+    const c = config();
+    const client = new module.RDSDataClient({
+      region: c.AWS_REGION,
+      // No SDK retries: a retried ExecuteStatement whose first attempt committed would move money
+      // twice. Only errors that prove the statement never ran are retried, below.
+      maxAttempts: 1,
+      ...(c.BANK_DATA_API_ENDPOINT
+        ? {
+            endpoint: c.BANK_DATA_API_ENDPOINT,
+            credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+          }
+        : {}),
+    });
+    return { module, client };
   });
-  return client;
+  return sdk;
 }
 
 const resumeRetriesMax = 5;
@@ -99,7 +106,8 @@ const resumeBackoffMs = 400;
 
 /** Runs one statement that returns one row with one JSON text column, and parses it. */
 export async function callJson(role: DbRole, sql: string, params: readonly Param[]): Promise<unknown> {
-  const command = new ExecuteStatementCommand({
+  const { module, client } = await dataApi();
+  const command = new module.ExecuteStatementCommand({
     resourceArn: clusterArn(),
     secretArn: secretArnFor(role),
     database: config().BANK_DB_NAME,
@@ -108,7 +116,7 @@ export async function callJson(role: DbRole, sql: string, params: readonly Param
   });
   for (let attempt = 0; ; attempt += 1) {
     try {
-      const result = await dataApi().send(command);
+      const result = await client.send(command);
       const field = result.records?.[0]?.[0];
       if (!field || field.stringValue === undefined) throw new Error('the database returned no JSON result');
       return JSON.parse(field.stringValue) as unknown;
