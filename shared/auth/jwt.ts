@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, type webcrypto } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import * as z from 'zod';
 import { ConfigError, config } from '../config';
@@ -33,6 +33,24 @@ function signingKey(): Promise<Uint8Array> {
   return keyPromise;
 }
 
+let joseKeyPromise: Promise<webcrypto.CryptoKey> | undefined;
+
+/**
+ * The same key as a WebCrypto key, imported once: given raw bytes, jose imports a key on every
+ * sign and verify (~0.15 ms of CPU per request).
+ */
+function joseKey(): Promise<webcrypto.CryptoKey> {
+  joseKeyPromise ??= signingKey()
+    .then((raw) =>
+      crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']),
+    )
+    .catch((error: unknown) => {
+      joseKeyPromise = undefined;
+      throw error;
+    });
+  return joseKeyPromise;
+}
+
 async function loadKey(): Promise<Uint8Array> {
   const c = config();
   if (c.BANK_JWT_SECRET) return new TextEncoder().encode(c.BANK_JWT_SECRET);
@@ -56,12 +74,12 @@ export async function issueToken(principal: Principal): Promise<string> {
     .setIssuedAt()
     .setExpirationTime(`${tokenLifetimeS}s`)
     .setJti(crypto.randomUUID())
-    .sign(await signingKey());
+    .sign(await joseKey());
 }
 
 export async function verifyToken(token: string): Promise<Principal> {
   const c = config();
-  const key = await signingKey();
+  const key = await joseKey();
   try {
     const { payload } = await jwtVerify(token, key, {
       algorithms,

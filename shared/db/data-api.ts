@@ -89,6 +89,8 @@ function dataApi(): Promise<{ module: RdsData; client: RDSDataClient }> {
       // No SDK retries: a retried ExecuteStatement whose first attempt committed would move money
       // twice. Only errors that prove the statement never ran are retried, below.
       maxAttempts: 1,
+      // Resolve the middleware stack once per command type, not on every call.
+      cacheMiddleware: true,
       ...(c.BANK_DATA_API_ENDPOINT
         ? {
             endpoint: c.BANK_DATA_API_ENDPOINT,
