@@ -1,5 +1,3 @@
-import { startLocalBank } from './bank';
-
 /**
  * `npm start`: serves the API on http://127.0.0.1:${PORT:-3000} over an embedded PostgreSQL kept
  * in ${BANK_DATA_DIR:-.data}. Stops cleanly, database included, on SIGINT or SIGTERM.
@@ -12,6 +10,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 // The SDK's notice that its 2027 releases need Node 22 (what Lambda runs) is not for operators.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// Imported only now: the logger reads its level when its module loads.
+const { startLocalBank } = await import('./bank');
 
 try {
   const bank = await startLocalBank({
@@ -49,3 +49,5 @@ try {
   console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 }
+
+export {};
