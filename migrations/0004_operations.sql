@@ -322,13 +322,15 @@ BEGIN
 END
 $$;
 
--- The audit middleware's own record, for requests refused before any operation ran.
+-- The audit middleware's own record, for requests refused (or failed) before or outside an
+-- operation. Only refusals: every success is recorded by its operation, in its transaction, so
+-- this door (open to the least role, for anonymous callers) cannot forge a success.
 CREATE FUNCTION bank_audit_record(p_ctx jsonb, p_action text, p_outcome text, p_details jsonb) RETURNS uuid
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   c bank_caller := bank_caller(p_ctx);
 BEGIN
-  IF p_outcome NOT IN ('success', 'denied', 'failed') OR p_action !~ '^[a-zA-Z.]{1,40}$' THEN
+  IF p_outcome NOT IN ('denied', 'failed') OR p_action !~ '^[a-zA-Z.]{1,40}$' THEN
     RAISE EXCEPTION 'bank:VALIDATION_FAILED bad audit event';
   END IF;
   RETURN bank_audit(c, p_action, p_outcome, p_details);

@@ -313,3 +313,31 @@ describe('owner-only functions', () => {
     );
   });
 });
+
+describe('the audit middleware door', () => {
+  it('records refusals for any role but refuses to record a success', async () => {
+    // Prepare
+    const door = JSON.stringify({
+      actor: 'someone',
+      requestId: 'r-door',
+      ip: '127.0.0.1',
+      userAgent: 'test',
+    });
+    // Act
+    const denied = await scalar(
+      'bank_customer',
+      "SELECT bank_audit_record($1::jsonb, 'users.list', 'denied', '{}'::jsonb) AS v",
+      [door],
+    );
+    const forged = as('bank_customer', (c) =>
+      c.query("SELECT bank_audit_record($1::jsonb, 'users.create', 'success', '{}'::jsonb)", [door]),
+    );
+    // Assess
+    expect(denied).toMatch(/^[0-9a-f-]{36}$/);
+    await expect(forged).rejects.toThrow(/bank:VALIDATION_FAILED/);
+    const rows = await as('superuser', (c) =>
+      c.query("SELECT actor, action, outcome FROM audit_logs WHERE request_id = 'r-door'"),
+    );
+    expect(rows.rows).toEqual([{ actor: 'someone', action: 'users.list', outcome: 'denied' }]);
+  });
+});
