@@ -17,6 +17,8 @@ export function audit(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyRe
   return {
     after: async (request) => {
       const state = request.context.bank;
+      // Every success is audited by its operation; reaching here is a bug, and the database
+      // refuses a success through this door, which logs the gap loudly.
       if (state.auditRecorded) return;
       const status = (request.response as { statusCode?: number } | undefined)?.statusCode ?? 200;
       await record(request.context, outcomeOf(status), { status });
