@@ -22,26 +22,7 @@ import { secretEnvKey } from '../../cdk/constructs/functions';
 import { backgroundFunctions, routes } from '../../functions/routes';
 import { type DbRole, dbRoles } from '../../shared/auth/db-roles';
 import { dbRolesFor } from '../../shared/auth/policy';
-
-/** The route table of the API contract (API.md, "Routes"): what clients are written against. */
-const apiContractRoutes = [
-  'GET /health',
-  'POST /auth/login',
-  'GET /me',
-  'POST /users',
-  'GET /users',
-  'POST /accounts',
-  'GET /accounts',
-  'GET /accounts/{accountNo}',
-  'POST /accounts/{accountNo}/deposit',
-  'POST /accounts/{accountNo}/withdraw',
-  'POST /transfers',
-  'POST /accounts/{accountNo}/lock',
-  'POST /accounts/{accountNo}/unlock',
-  'GET /accounts/{accountNo}/history',
-  'GET /audit-logs',
-  'GET /openapi.json',
-];
+import { apiContractRoutes } from '../helpers/api-contract';
 
 interface CfnResource {
   readonly Type: string;

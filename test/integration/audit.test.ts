@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { luhnCheckDigit } from '../../shared/account-no';
 import { type ApiResponse, type CallOptions, query, startTestStack, type TestStack } from '../helpers/stack';
 
 /*
@@ -89,14 +90,7 @@ async function openAccount(ownerId: string, funds?: string): Promise<string> {
 async function unusedAccountNo(): Promise<string> {
   for (;;) {
     const payload = `8${String(randomBytes(6).readUIntBE(0, 6)).padStart(10, '0').slice(-10)}`;
-    let sum = 0;
-    for (let i = 0; i < payload.length; i += 1) {
-      // From the right of the payload: every first digit is doubled (the check digit follows it).
-      const digit = Number(payload[payload.length - 1 - i]);
-      const value = i % 2 === 0 ? digit * 2 : digit;
-      sum += value > 9 ? value - 9 : value;
-    }
-    const candidate = `${payload}${(10 - (sum % 10)) % 10}`;
+    const candidate = `${payload}${luhnCheckDigit(payload)}`;
     const rows = await query(s.db, 'SELECT 1 FROM accounts WHERE account_no = $1', [candidate]);
     if (rows.length === 0) return candidate;
   }

@@ -1,0 +1,22 @@
+/**
+ * The route table of the API contract (API.md, "Routes"), written by hand from the contract, not
+ * imported from functions/routes.ts: a route the code lost or renamed must fail the tests.
+ */
+export const apiContractRoutes: readonly string[] = [
+  'GET /health',
+  'POST /auth/login',
+  'GET /me',
+  'POST /users',
+  'GET /users',
+  'POST /accounts',
+  'GET /accounts',
+  'GET /accounts/{accountNo}',
+  'POST /accounts/{accountNo}/deposit',
+  'POST /accounts/{accountNo}/withdraw',
+  'POST /transfers',
+  'POST /accounts/{accountNo}/lock',
+  'POST /accounts/{accountNo}/unlock',
+  'GET /accounts/{accountNo}/history',
+  'GET /audit-logs',
+  'GET /openapi.json',
+];
