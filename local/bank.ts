@@ -7,6 +7,7 @@ import bcrypt from 'bcryptjs';
 import { sealPending } from '../shared/audit/sealer';
 import { type DbRole, dbRoles } from '../shared/auth/db-roles';
 import { logger } from '../shared/logger';
+import { passwordSchema, usernameSchema } from '../shared/schemas';
 import { prepareDatabase } from './bootstrap';
 import { fsBucket } from './log-bucket';
 import { type LocalPostgres, startPostgres } from './postgres';
@@ -141,12 +142,12 @@ async function ensureAdmin(
   username: string,
   password: string | undefined,
 ): Promise<{ created: boolean; generatedPassword?: string }> {
-  if (!/^[a-z0-9._-]{3,32}$/.test(username)) {
-    throw new LocalBankError('BANK_ADMIN_USERNAME must be 3..32 characters of a-z 0-9 . _ -');
-  }
-  if (password !== undefined && (password.length < 10 || password.length > 128)) {
-    throw new LocalBankError('BANK_ADMIN_PASSWORD must be 10..128 characters');
-  }
+  // The same rules as POST /users, so the first admin could also have been created through it.
+  const badName = usernameSchema.safeParse(username).error?.issues[0];
+  if (badName) throw new LocalBankError(`BANK_ADMIN_USERNAME ${badName.message}`);
+  const badPassword =
+    password === undefined ? undefined : passwordSchema.safeParse(password).error?.issues[0];
+  if (badPassword) throw new LocalBankError(`BANK_ADMIN_PASSWORD ${badPassword.message}`);
   const client = postgres.client(database);
   await client.connect();
   try {

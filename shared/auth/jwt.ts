@@ -3,6 +3,7 @@ import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import * as z from 'zod';
 import { ConfigError, config } from '../config';
 import { UnauthenticatedError } from '../errors';
+import { roleSchema, usernameSchema } from '../schemas';
 import type { Role } from './policy';
 
 /** A token lives 15 minutes (DESIGN.md); no refresh tokens: log in again. */
@@ -18,8 +19,8 @@ export interface Principal {
 
 const claimsSchema = z.object({
   sub: z.uuid(),
-  username: z.string().regex(/^[a-z0-9._-]{3,32}$/),
-  role: z.enum(['customer', 'teller', 'admin']),
+  username: usernameSchema,
+  role: roleSchema,
 });
 
 let keyPromise: Promise<Uint8Array> | undefined;
