@@ -5,6 +5,7 @@ import { ConfigError, config } from '../config';
 import { UnauthenticatedError } from '../errors';
 import { roleSchema, usernameSchema } from '../schemas';
 import type { Role } from './policy';
+import { VerifiedTokenCache } from './token-cache';
 
 /** A token lives 15 minutes (DESIGN.md); no refresh tokens: log in again. */
 export const tokenLifetimeS = 15 * 60;
@@ -21,7 +22,13 @@ const claimsSchema = z.object({
   sub: z.uuid(),
   username: usernameSchema,
   role: roleSchema,
+  iat: z.number(),
+  exp: z.number(),
 });
+
+/** Tokens this environment has verified (see token-cache.ts): at most this many at once. */
+export const verifiedTokensMax = 1024;
+const verifiedTokens = new VerifiedTokenCache<Principal>(verifiedTokensMax);
 
 let keyPromise: Promise<Uint8Array> | undefined;
 
@@ -79,6 +86,8 @@ export async function issueToken(principal: Principal): Promise<string> {
 }
 
 export async function verifyToken(token: string): Promise<Principal> {
+  const cached = verifiedTokens.get(token, Date.now());
+  if (cached) return cached;
   const c = config();
   const key = await joseKey();
   try {
@@ -92,7 +101,11 @@ export async function verifyToken(token: string): Promise<Principal> {
     });
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success) throw new UnauthenticatedError('the token is not valid');
-    return { userId: claims.data.sub, username: claims.data.username, role: claims.data.role };
+    const { sub, username, role, iat, exp } = claims.data;
+    const principal: Principal = Object.freeze({ userId: sub, username, role });
+    // The earlier of jose's two limits, without its clock tolerance.
+    verifiedTokens.set(token, principal, Math.min(exp, iat + tokenLifetimeS) * 1000, Date.now());
+    return principal;
   } catch (error) {
     if (error instanceof UnauthenticatedError) throw error;
     if (error instanceof joseErrors.JOSEError) {
