@@ -1,12 +1,12 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { z } from 'zod';
 import { hashSecret } from '../shared/auth/passwords';
 import { p } from '../shared/db/data-api';
 import type { BankContext } from '../shared/middleware/context';
 import { bankStack } from '../shared/middleware/stack';
 import { respond, runOperation } from '../shared/operations';
 import type { createAccountBody } from '../shared/schemas';
+import type * as z from '../shared/zod';
 
 /** POST /accounts: a teller or admin opens an account, with its PIN, for a customer. */
 const core = async (_event: APIGatewayProxyEventV2, context: BankContext) => {

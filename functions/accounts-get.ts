@@ -1,11 +1,11 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { z } from 'zod';
 import { p } from '../shared/db/data-api';
 import type { BankContext } from '../shared/middleware/context';
 import { bankStack } from '../shared/middleware/stack';
 import { respond, runOperation } from '../shared/operations';
 import type { accountParams } from '../shared/schemas';
+import type * as z from '../shared/zod';
 
 /** GET /accounts/{accountNo}: a customer's own account, or any for tellers and admins. */
 const core = async (_event: APIGatewayProxyEventV2, context: BankContext) => {

@@ -1,11 +1,11 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { z } from 'zod';
 import { p } from '../shared/db/data-api';
 import type { BankContext } from '../shared/middleware/context';
 import { bankStack } from '../shared/middleware/stack';
 import { respond, runOperation } from '../shared/operations';
 import type { accountParams, lockBody } from '../shared/schemas';
+import type * as z from '../shared/zod';
 
 /** POST /accounts/{accountNo}/lock: a teller or admin freezes every money operation on it. */
 const core = async (_event: APIGatewayProxyEventV2, context: BankContext) => {

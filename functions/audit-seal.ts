@@ -1,8 +1,8 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import * as z from 'zod';
 import { s3Bucket } from '../shared/audit/s3-bucket';
 import { sealPending } from '../shared/audit/sealer';
 import { config } from '../shared/config';
+import * as z from '../shared/zod';
 
 /**
  * Scheduled (EventBridge): seals settled audit events into hash-chained batches and writes them
@@ -10,9 +10,9 @@ import { config } from '../shared/config';
  */
 const env = z
   .object({
-    BANK_LOG_BUCKET: z.string().min(3),
-    BANK_AUDIT_BATCH_MAX: z.coerce.number().int().min(1).max(10_000).default(1000),
-    BANK_AUDIT_SETTLE_S: z.coerce.number().int().min(0).max(3600).default(60),
+    BANK_LOG_BUCKET: z.string().check(z.minLength(3)),
+    BANK_AUDIT_BATCH_MAX: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(10_000)), 1000),
+    BANK_AUDIT_SETTLE_S: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(3600)), 60),
   })
   .parse(process.env);
 config();

@@ -1,6 +1,5 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { z } from 'zod';
 import { issueToken, tokenLifetimeS } from '../shared/auth/jwt';
 import { burnComparison, verifySecret } from '../shared/auth/passwords';
 import { config } from '../shared/config';
@@ -11,6 +10,7 @@ import type { BankContext } from '../shared/middleware/context';
 import { bankStack } from '../shared/middleware/stack';
 import { runOperation } from '../shared/operations';
 import type { loginBody } from '../shared/schemas';
+import type * as z from '../shared/zod';
 
 interface LoginBegin {
   attemptId: string;

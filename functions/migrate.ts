@@ -1,10 +1,10 @@
 import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import * as z from 'zod';
 import { dbRoles } from '../shared/auth/db-roles';
 import { dataApiExecutor } from '../shared/db/data-api-executor';
 import { loadMigrations, runMigrations } from '../shared/db/migrate';
 import { logger } from '../shared/logger';
+import * as z from '../shared/zod';
 
 /**
  * Deploy-time migration runner (a CDK trigger runs it after the cluster exists): applies
@@ -13,18 +13,18 @@ import { logger } from '../shared/logger';
  */
 const env = z
   .object({
-    AWS_REGION: z.string().min(1),
-    BANK_DB_CLUSTER_ARN: z.string().startsWith('arn:'),
-    BANK_DB_NAME: z.string().min(1),
-    BANK_DB_MASTER_SECRET_ARN: z.string().startsWith('arn:'),
-    BANK_DB_SECRET_ARN_BANK_CUSTOMER: z.string().startsWith('arn:'),
-    BANK_DB_SECRET_ARN_BANK_TELLER: z.string().startsWith('arn:'),
-    BANK_DB_SECRET_ARN_BANK_ADMIN: z.string().startsWith('arn:'),
-    BANK_MIGRATIONS_DIR: z.string().min(1).default('/var/task/migrations'),
+    AWS_REGION: z.string().check(z.minLength(1)),
+    BANK_DB_CLUSTER_ARN: z.string().check(z.startsWith('arn:')),
+    BANK_DB_NAME: z.string().check(z.minLength(1)),
+    BANK_DB_MASTER_SECRET_ARN: z.string().check(z.startsWith('arn:')),
+    BANK_DB_SECRET_ARN_BANK_CUSTOMER: z.string().check(z.startsWith('arn:')),
+    BANK_DB_SECRET_ARN_BANK_TELLER: z.string().check(z.startsWith('arn:')),
+    BANK_DB_SECRET_ARN_BANK_ADMIN: z.string().check(z.startsWith('arn:')),
+    BANK_MIGRATIONS_DIR: z._default(z.string().check(z.minLength(1)), '/var/task/migrations'),
   })
   .parse(process.env);
 
-const secretShape = z.object({ username: z.string(), password: z.string().min(16) });
+const secretShape = z.object({ username: z.string(), password: z.string().check(z.minLength(16)) });
 
 export const handler = async (): Promise<{ applied: string[]; alreadyApplied: number }> => {
   const rds = new RDSDataClient({ region: env.AWS_REGION });

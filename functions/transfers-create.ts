@@ -1,12 +1,12 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { z } from 'zod';
 import { p } from '../shared/db/data-api';
 import type { BankContext } from '../shared/middleware/context';
 import { bankStack } from '../shared/middleware/stack';
 import { parseAmountMinor } from '../shared/money';
 import { moveMoney } from '../shared/operations';
 import type { transferBody } from '../shared/schemas';
+import type * as z from '../shared/zod';
 
 /** POST /transfers: from an account (a customer's own, with its PIN) to any existing account. */
 const core = async (_event: APIGatewayProxyEventV2, context: BankContext) => {

@@ -1,6 +1,5 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { z } from 'zod';
 import { hashSecret } from '../shared/auth/passwords';
 import { grantFor } from '../shared/auth/policy';
 import { p } from '../shared/db/data-api';
@@ -9,6 +8,7 @@ import type { BankContext } from '../shared/middleware/context';
 import { bankStack } from '../shared/middleware/stack';
 import { principalOf, respond, runOperation } from '../shared/operations';
 import type { createUserBody } from '../shared/schemas';
+import type * as z from '../shared/zod';
 
 /** POST /users: tellers create customers; admins create any role. */
 const core = async (_event: APIGatewayProxyEventV2, context: BankContext) => {

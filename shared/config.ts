@@ -1,5 +1,9 @@
-import * as z from 'zod';
 import type { DbRole } from './auth/db-roles';
+import * as z from './zod';
+
+const arn = () => z.optional(z.string().check(z.startsWith('arn:')));
+const intIn = (min: number, max: number, fallback: number) =>
+  z._default(z.coerce.number().check(z.int(), z.gte(min), z.lte(max)), fallback);
 
 /**
  * Environment, read and validated once per cold start. A function gets only the secret ARNs of
@@ -7,27 +11,24 @@ import type { DbRole } from './auth/db-roles';
  * deployment error that fails loudly on first use, not a silent fallback to another role.
  */
 const envSchema = z.object({
-  AWS_REGION: z.string().min(1).default('us-east-1'),
-  BANK_DB_CLUSTER_ARN: z.string().startsWith('arn:').optional(),
-  BANK_DB_NAME: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]{0,62}$/)
-    .default('bank'),
-  BANK_DB_SECRET_ARN_BANK_CUSTOMER: z.string().startsWith('arn:').optional(),
-  BANK_DB_SECRET_ARN_BANK_TELLER: z.string().startsWith('arn:').optional(),
-  BANK_DB_SECRET_ARN_BANK_ADMIN: z.string().startsWith('arn:').optional(),
+  AWS_REGION: z._default(z.string().check(z.minLength(1)), 'us-east-1'),
+  BANK_DB_CLUSTER_ARN: arn(),
+  BANK_DB_NAME: z._default(z.string().check(z.regex(/^[a-z_][a-z0-9_]{0,62}$/)), 'bank'),
+  BANK_DB_SECRET_ARN_BANK_CUSTOMER: arn(),
+  BANK_DB_SECRET_ARN_BANK_TELLER: arn(),
+  BANK_DB_SECRET_ARN_BANK_ADMIN: arn(),
   /** Local only: the local Data API server. Unset in the cloud. */
-  BANK_DATA_API_ENDPOINT: z.url().optional(),
+  BANK_DATA_API_ENDPOINT: z.optional(z.url()),
   /** Local only: the HS256 signing key itself. In the cloud, BANK_JWT_SECRET_ARN names it. */
-  BANK_JWT_SECRET: z.string().min(32).optional(),
-  BANK_JWT_SECRET_ARN: z.string().startsWith('arn:').optional(),
-  BANK_JWT_ISSUER: z.string().min(1).default('https://bank.local/'),
-  BANK_JWT_AUDIENCE: z.string().min(1).default('bank-api'),
-  BANK_MAX_PIN_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
-  BANK_BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(10),
-  BANK_LOGIN_USER_FAILURES_MAX: z.coerce.number().int().min(1).max(1000).default(10),
-  BANK_LOGIN_IP_FAILURES_MAX: z.coerce.number().int().min(1).max(10000).default(50),
-  BANK_LOGIN_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(900),
+  BANK_JWT_SECRET: z.optional(z.string().check(z.minLength(32))),
+  BANK_JWT_SECRET_ARN: arn(),
+  BANK_JWT_ISSUER: z._default(z.string().check(z.minLength(1)), 'https://bank.local/'),
+  BANK_JWT_AUDIENCE: z._default(z.string().check(z.minLength(1)), 'bank-api'),
+  BANK_MAX_PIN_ATTEMPTS: intIn(1, 10, 3),
+  BANK_BCRYPT_COST: intIn(4, 15, 10),
+  BANK_LOGIN_USER_FAILURES_MAX: intIn(1, 1000, 10),
+  BANK_LOGIN_IP_FAILURES_MAX: intIn(1, 10000, 50),
+  BANK_LOGIN_WINDOW_S: intIn(1, 86_400, 900),
 });
 
 export type BankConfig = z.infer<typeof envSchema>;

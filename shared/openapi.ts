@@ -1,7 +1,7 @@
-import * as z from 'zod';
 import { routes } from '../functions/routes';
 import { isPublic } from './auth/policy';
 import { problemShape, type RouteSpec, routeSpecs } from './schemas';
+import * as z from './zod';
 
 /**
  * The OpenAPI 3.1 document, generated from the route manifest and the zod schemas (zod's own
@@ -9,7 +9,7 @@ import { problemShape, type RouteSpec, routeSpecs } from './schemas';
  */
 type JsonSchema = Record<string, unknown>;
 
-function schemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+function schemaOf(schema: z.ZodMiniType, io: 'input' | 'output'): JsonSchema {
   const out = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
   delete out.$schema;
   return out;

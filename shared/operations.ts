@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type * as z from 'zod';
 import type { DbRole } from './auth/db-roles';
 import { keyedDigest, type Principal } from './auth/jwt';
 import { verifySecret } from './auth/passwords';
@@ -12,6 +11,7 @@ import { type HttpResult, json } from './http';
 import type { BankContext } from './middleware/context';
 import { parseAmountMinor } from './money';
 import type { accountParams, movementBody } from './schemas';
+import type * as z from './zod';
 
 /** The authenticated caller; the stack guarantees it on every non-public route. */
 export function principalOf(context: BankContext): Principal {

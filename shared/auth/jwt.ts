@@ -1,9 +1,9 @@
 import { createHmac, type webcrypto } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import * as z from 'zod';
 import { ConfigError, config } from '../config';
 import { UnauthenticatedError } from '../errors';
 import { roleSchema, usernameSchema } from '../schemas';
+import * as z from '../zod';
 import type { Role } from './policy';
 import { VerifiedTokenCache } from './token-cache';
 

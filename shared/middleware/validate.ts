@@ -1,11 +1,11 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import type { z } from 'zod';
 import { type FieldError, ValidationError } from '../errors';
 import { idempotencyKeySchema, type RouteSpec } from '../schemas';
+import type * as z from '../zod';
 import type { BankContext } from './context';
 
-function fieldErrors(prefix: string, error: z.ZodError): FieldError[] {
+function fieldErrors(prefix: string, error: z.core.$ZodError): FieldError[] {
   return error.issues.flatMap((issue) =>
     // An unknown member is named by its own path, one error each, not by its parent's.
     issue.code === 'unrecognized_keys'
@@ -25,7 +25,7 @@ export function validate(
     before: (request) => {
       const { event, context } = request;
       const errors: FieldError[] = [];
-      const check = (prefix: string, schema: z.ZodType | undefined, value: unknown): unknown => {
+      const check = (prefix: string, schema: z.ZodMiniType | undefined, value: unknown): unknown => {
         if (!schema) return undefined;
         const parsed = schema.safeParse(value ?? {});
         if (parsed.success) return parsed.data;
