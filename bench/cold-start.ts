@@ -48,47 +48,15 @@ interface Bundler {
   options(entryFile: string, outfile: string): BuildOptions;
 }
 
-/** The CDK construct's own esbuild options when it loads; else the same options, replicated here. */
-async function loadBundler(repoRoot: string): Promise<Bundler> {
-  try {
-    const construct = await import('../cdk/constructs/bank-function');
-    return {
-      source:
-        'esbuildOptionsFor() from cdk/constructs/bank-function.ts (the options NodejsFunction is given)',
-      budgetBytes: construct.bundleBudgetBytes,
-      baseEnvironment: construct.baseEnvironment,
-      options: construct.esbuildOptionsFor,
-    };
-  } catch (error) {
-    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    return {
-      source: `replicated in bench/cold-start.ts (cdk/constructs/bank-function.ts did not load: ${reason})`,
-      budgetBytes: 400_000,
-      baseEnvironment: {
-        NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: 'bank',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
-      },
-      options: (entryFile, outfile) => ({
-        entryPoints: [entryFile],
-        outfile,
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourcemap: 'linked',
-        sourcesContent: false,
-        banner: {
-          js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-        },
-        external: ['@aws-sdk/*', '@smithy/*'],
-        logLevel: 'warning',
-        absWorkingDir: repoRoot,
-      }),
-    };
-  }
+/** The CDK construct's own esbuild options: the bundles measured are the bundles deployed. */
+async function loadBundler(): Promise<Bundler> {
+  const construct = await import('../cdk/constructs/bank-function');
+  return {
+    source: 'esbuildOptionsFor() from cdk/constructs/bank-function.ts (the options NodejsFunction is given)',
+    budgetBytes: construct.bundleBudgetBytes,
+    baseEnvironment: construct.baseEnvironment,
+    options: construct.esbuildOptionsFor,
+  };
 }
 
 export interface ColdStartInputs {
@@ -216,9 +184,9 @@ interface ChildTimings {
 }
 
 export async function measureColdStarts(inputs: ColdStartInputs): Promise<ColdStartReport> {
-  const bundler = await loadBundler(inputs.repoRoot);
-  // Inside node_modules so the bundles resolve the externals (@aws-sdk/*, @smithy/*) the way the
-  // Lambda runtime provides them: from an installed SDK, not from the bundle.
+  const bundler = await loadBundler();
+  // Inside node_modules so the bundles resolve their few externals (the SDK packages a Lambda
+  // never loads, see sdkExternalModules) the way the runtime would: from an installed SDK.
   const outRoot = path.join(inputs.repoRoot, 'node_modules', '.cache', 'bank-bench');
   await rm(outRoot, { recursive: true, force: true });
   await mkdir(outRoot, { recursive: true });

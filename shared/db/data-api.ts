@@ -156,8 +156,8 @@ export function mapDatabaseError(error: unknown): unknown {
 }
 
 /**
- * SDK errors are matched by name, not class: in Lambda the bundle uses the runtime's SDK, whose
- * exception classes may differ from (or predate) the ones this code was compiled against.
+ * SDK errors are matched by name, not class: the name is the Data API's wire error type, the same
+ * whichever copy of the SDK (bundled, or one a test or tool brings) made the exception object.
  */
 function errorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
