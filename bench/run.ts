@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
 import type { LocalBank } from '../local/bank';
-import { type DataApiServer, startDataApiServer } from '../local/data-api/server';
+import type { DataApiServer } from '../local/data-api/server';
+import { startDataApiServerThread } from '../local/data-api/thread';
 import { localClusterArn } from '../local/services';
 import { type ColdStartReport, measureColdStarts } from './cold-start';
 import { checkLedger, createFixtures, type Fixtures, type LedgerCheck, login } from './fixtures';
@@ -355,14 +356,16 @@ async function main(): Promise<void> {
     );
     const hotAccount = accountNos[0] ?? '';
 
-    // Scenario 5's peer: the same Data API server code, with one secret that maps to the owner
-    // role (the bank's role secrets have no table privileges, by design).
-    seedApi = await startDataApiServer({
+    // Scenario 5's peer: the same Data API server code, on its own thread as the bank's is, with
+    // one secret that maps to the owner role (the bank's role secrets have no table privileges).
+    seedApi = await startDataApiServerThread({
       pg: { host: stack.postgres.host, port: stack.postgres.port },
-      resolveSecret: (arn) =>
-        arn === seedSecretArn
-          ? { username: stack.postgres.superuser.user, password: stack.postgres.superuser.password }
-          : undefined,
+      secrets: new Map([
+        [
+          seedSecretArn,
+          { username: stack.postgres.superuser.user, password: stack.postgres.superuser.password },
+        ],
+      ]),
       resourceArn: localClusterArn,
       defaultDatabase: stack.database,
     });
@@ -826,7 +829,7 @@ async function main(): Promise<void> {
       `Amounts are 0.01..1.00 between accounts funded with 1,000,000.00 each, so no transfer is refused for funds; after the run every balance equals the sum of its ledger entries: ${ledger.mismatched === 0 && ledger.negative === 0 ? 'checked, OK' : `MISMATCH (${ledger.mismatched} accounts, ${ledger.negative} negative)`} (${ledger.accounts} accounts).`,
       ...(cold
         ? [
-            "Cold start: each bundle is built with the construct's esbuild options into node_modules/.cache/bank-bench/ (so the externals the Lambda runtime provides, @aws-sdk/* and @smithy/*, resolve from node_modules), then a fresh `node` process imports it and serves one request against the running stack; times are from process start (performance.timeOrigin), with the construct's environment (NODE_OPTIONS=--enable-source-maps, POWERTOOLS_LOG_LEVEL=INFO). Locally the JWT key comes from BANK_JWT_SECRET; in the cloud the first request also fetches it from Secrets Manager. auth-login, users-create and accounts-create include one bcrypt hash or comparison at cost 10.",
+            "Cold start: each bundle is built with the construct's esbuild options into node_modules/.cache/bank-bench/ (the Data API and Secrets Manager clients inside it; the few SDK packages left to the Lambda runtime resolve from node_modules), then a fresh `node` process imports it and serves one request against the running stack; times are from process start (performance.timeOrigin), with the construct's environment (POWERTOOLS_LOG_LEVEL=INFO, no --enable-source-maps). Locally the JWT key comes from BANK_JWT_SECRET; in the cloud the first request also fetches it from Secrets Manager. auth-login, users-create and accounts-create include one bcrypt hash or comparison at cost 10.",
           ]
         : []),
       'These are local figures on a shared machine: only ratios within one run mean anything.',

@@ -30,6 +30,8 @@ export interface LocalBankOptions {
   readonly poolSizePerRole?: number;
   /** Seconds between audit sealer runs; 0 turns the sealer off (benchmarks). */
   readonly auditSealIntervalS?: number;
+  /** The Data API server on its own worker thread (default true; false keeps it on this one). */
+  readonly dataApiThread?: boolean;
 }
 
 export interface LocalBank {
@@ -116,6 +118,7 @@ export async function startLocalBank(options: LocalBankOptions): Promise<LocalBa
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.env ? { env: options.env } : {}),
       ...(options.poolSizePerRole ? { poolSizePerRole: options.poolSizePerRole } : {}),
+      dataApiThread: options.dataApiThread ?? true,
     });
     const stopSealer = startSealer(dataDir, options.auditSealIntervalS ?? 60);
     return {

@@ -1,6 +1,7 @@
 import { routes } from '../functions/routes';
 import { type DbRole, dbRoles } from '../shared/auth/db-roles';
 import { type DataApiServer, type DbCredentials, startDataApiServer } from './data-api/server';
+import { startDataApiServerThread } from './data-api/thread';
 import { type Gateway, startGateway } from './gateway';
 
 /**
@@ -23,6 +24,8 @@ export interface ServicesOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly transactionIdleTimeoutMs?: number;
   readonly poolSizePerRole?: number;
+  /** Run the Data API server on its own worker thread (npm start, the benchmarks); default: this thread. */
+  readonly dataApiThread?: boolean;
 }
 
 export interface Services {
@@ -36,16 +39,18 @@ export async function startServices(options: ServicesOptions): Promise<Services>
   const secrets = new Map<string, DbCredentials>(
     dbRoles.map((role) => [localSecretArn(role), { username: role, password: options.rolePasswords[role] }]),
   );
-  const dataApi = await startDataApiServer({
+  const serverOptions = {
     pg: options.pg,
-    resolveSecret: (arn) => secrets.get(arn),
     resourceArn: localClusterArn,
     defaultDatabase: options.database,
     ...(options.transactionIdleTimeoutMs
       ? { transactionIdleTimeoutMs: options.transactionIdleTimeoutMs }
       : {}),
     ...(options.poolSizePerRole ? { poolSizePerRole: options.poolSizePerRole } : {}),
-  });
+  };
+  const dataApi = options.dataApiThread
+    ? await startDataApiServerThread({ ...serverOptions, secrets })
+    : await startDataApiServer({ ...serverOptions, resolveSecret: (arn) => secrets.get(arn) });
   // The handlers read their environment once, at their first import (a Lambda cold start), so it
   // is set before the gateway serves anything.
   Object.assign(process.env, {

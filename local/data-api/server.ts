@@ -15,7 +15,7 @@ import {
 import { type BoundStatement, bindStatement, parseParameters } from './params';
 import { type ResultOptions, type Row, toColumnMetadata, toJsonRecords, toRecords } from './results';
 import { SqlTemplateCache } from './sql';
-import { OPERATIONS, type OperationName } from './wire';
+import { type CallStats, callStats, countCall, OPERATIONS, type OperationName, operationNames } from './wire';
 
 /**
  * A local stand-in for the RDS Data API (Aurora PostgreSQL): an HTTP server speaking the service's restJson1
@@ -41,13 +41,15 @@ export interface DataApiServerOptions {
   readonly transactionIdleTimeoutMs?: number; // default 180_000 (3 min, as Aurora)
   readonly responseSizeLimitBytes?: number; // default 1 MiB (1_048_576)
   readonly poolSizePerRole?: number; // default 20 connections per (secret, database) pool
+  /** Where to count calls (one slot per operationNames entry); shared memory when the server runs on its own thread. */
+  readonly callCounters?: Int32Array;
 }
 
 export interface DataApiServer {
   readonly url: string; // e.g. http://127.0.0.1:43123
   readonly port: number;
   /** Calls served, per operation name ('ExecuteStatement', 'BatchExecuteStatement', 'BeginTransaction', 'CommitTransaction', 'RollbackTransaction'); for benchmarks that count round trips. */
-  readonly stats: { calls: Record<string, number>; reset(): void };
+  readonly stats: CallStats;
   close(): Promise<void>; // rolls back open transactions, ends all pools, closes the HTTP server; leaves no handles
 }
 
@@ -215,8 +217,7 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
   const catalogs = new Map<string, Catalog>();
   const retiredPools = new Set<Promise<void>>();
   const transactions = new Map<string, Transaction>();
-  const calls: Record<string, number> = {};
-  for (const name of Object.values(OPERATIONS)) calls[name] = 0;
+  const counters = options.callCounters ?? new Int32Array(operationNames.length);
   let closing: Promise<void> | undefined;
   /** Names this server's sessions in pg_stat_activity; gains the port once listening. */
   let applicationName = 'rds-data-api-local';
@@ -595,7 +596,7 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
       );
       return;
     }
-    calls[operation] = (calls[operation] ?? 0) + 1;
+    countCall(counters, operation);
     try {
       const body = parseJsonBody(await readBody(req));
       send(res, 200, await handlers[operation](body));
@@ -653,12 +654,7 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
   return {
     url: `http://${urlHost}:${address.port}`,
     port: address.port,
-    stats: {
-      calls,
-      reset() {
-        for (const name of Object.keys(calls)) calls[name] = 0;
-      },
-    },
+    stats: callStats(counters),
     close() {
       closing ??= shutdown();
       return closing;

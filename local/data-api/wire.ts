@@ -46,3 +46,32 @@ export const OPERATIONS = {
 } as const;
 
 export type OperationName = (typeof OPERATIONS)[keyof typeof OPERATIONS];
+
+/** The operations in a fixed order: index i of a call-counter array counts operationNames[i]. */
+export const operationNames: readonly OperationName[] = Object.values(OPERATIONS);
+
+/** Calls served per operation, for benchmarks that count round trips. */
+export interface CallStats {
+  readonly calls: Readonly<Record<string, number>>;
+  reset(): void;
+}
+
+/**
+ * A view of call counters kept in an Int32Array (one slot per operationNames entry), so a server
+ * on another thread can count into shared memory and its owner read the counts synchronously.
+ */
+export function callStats(counters: Int32Array): CallStats {
+  if (counters.length !== operationNames.length) throw new RangeError('one counter per operation');
+  return {
+    get calls() {
+      return Object.fromEntries(operationNames.map((name, i) => [name, Atomics.load(counters, i)]));
+    },
+    reset() {
+      for (let i = 0; i < counters.length; i += 1) Atomics.store(counters, i, 0);
+    },
+  };
+}
+
+export function countCall(counters: Int32Array, operation: OperationName): void {
+  Atomics.add(counters, operationNames.indexOf(operation), 1);
+}
