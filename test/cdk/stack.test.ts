@@ -307,11 +307,7 @@ describe('functions', () => {
   });
 
   it('get only contract environment variables and no secret values', () => {
-    const allowed = new Set<string>([
-      ...bankEnvKeys,
-      'POWERTOOLS_SERVICE_NAME',
-      'POWERTOOLS_LOG_LEVEL',
-    ]);
+    const allowed = new Set<string>([...bankEnvKeys, 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_LOG_LEVEL']);
     for (const id of ourFnIds) {
       for (const [key, value] of Object.entries(fnProps(id).Environment.Variables)) {
         expect(allowed.has(key), `${id} ${key}`).toBe(true);
