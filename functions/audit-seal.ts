@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { s3Bucket } from '../shared/audit/s3-bucket';
-import { sealPending } from '../shared/audit/sealer';
+import { sealerEnvSchema, sealPending } from '../shared/audit/sealer';
 import { config } from '../shared/config';
 import * as z from '../shared/zod';
 
@@ -9,11 +9,7 @@ import * as z from '../shared/zod';
  * to the Object Lock log bucket. Off the request path: it never takes a lock a transfer needs.
  */
 const env = z
-  .object({
-    BANK_LOG_BUCKET: z.string().check(z.minLength(3)),
-    BANK_AUDIT_BATCH_MAX: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(10_000)), 1000),
-    BANK_AUDIT_SETTLE_S: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(3600)), 60),
-  })
+  .extend(sealerEnvSchema, { BANK_LOG_BUCKET: z.string().check(z.minLength(3)) })
   .parse(process.env);
 config();
 

@@ -4,7 +4,7 @@ import { access, chmod, constants, mkdir, readFile, writeFile } from 'node:fs/pr
 import { createServer } from 'node:net';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
-import { sealPending } from '../shared/audit/sealer';
+import { sealerEnvSchema, sealPending } from '../shared/audit/sealer';
 import { type DbRole, dbRoles } from '../shared/auth/db-roles';
 import { logger } from '../shared/logger';
 import { passwordSchema, usernameSchema } from '../shared/schemas';
@@ -102,6 +102,11 @@ async function prepareDataDir(dataDir: string): Promise<void> {
 export async function startLocalBank(options: LocalBankOptions): Promise<LocalBank> {
   const dataDir = path.resolve(options.dataDir);
   const host = options.host ?? '127.0.0.1';
+  const sealerEnv = sealerEnvSchema.safeParse(process.env);
+  if (!sealerEnv.success) {
+    const problems = sealerEnv.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new LocalBankError(`invalid audit sealer settings (${problems})`);
+  }
   if (options.port !== undefined && options.port !== 0) await assertPortFree(host, options.port);
   await prepareDataDir(dataDir);
   const secrets = await loadOrCreateSecrets(dataDir);
@@ -120,7 +125,10 @@ export async function startLocalBank(options: LocalBankOptions): Promise<LocalBa
       ...(options.poolSizePerRole ? { poolSizePerRole: options.poolSizePerRole } : {}),
       dataApiThread: options.dataApiThread ?? true,
     });
-    const stopSealer = startSealer(dataDir, options.auditSealIntervalS ?? 60);
+    const stopSealer = startSealer(dataDir, options.auditSealIntervalS ?? 60, {
+      settleS: sealerEnv.data.BANK_AUDIT_SETTLE_S,
+      batchMax: sealerEnv.data.BANK_AUDIT_BATCH_MAX,
+    });
     return {
       url: services.url,
       postgres,
@@ -169,14 +177,18 @@ async function ensureAdmin(
  * The audit sealer on a timer, as the scheduled function runs in the cloud: off the request path,
  * writing sealed batches to `<dataDir>/log-bucket`. Returns a stop that waits for a run in flight.
  */
-function startSealer(dataDir: string, intervalS: number): () => Promise<void> {
+function startSealer(
+  dataDir: string,
+  intervalS: number,
+  settings: { readonly settleS: number; readonly batchMax: number },
+): () => Promise<void> {
+  const { settleS, batchMax } = settings;
   if (intervalS <= 0) return async () => undefined;
   const bucket = fsBucket(path.join(dataDir, 'log-bucket'));
-  const settleS = Number(process.env.BANK_AUDIT_SETTLE_S ?? 60);
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
     running = running.then(() =>
-      sealPending({ bucket, settleS }).catch((error: unknown) => {
+      sealPending({ bucket, settleS, batchMax }).catch((error: unknown) => {
         logger.error('audit sealer run failed', { errorName: 'AuditSealFailed', error });
       }),
     );

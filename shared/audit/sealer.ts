@@ -1,7 +1,14 @@
 import { callJson, p } from '../db/data-api';
 import { logger } from '../logger';
+import * as z from '../zod';
 import type { LogBucket } from './bucket';
 import { AuditChainError, batchKey, batchNoOfKey, chainHash, type SealedBatch } from './chain';
+
+/** The sealer's settings, validated alike by the scheduled function and by the local sealer. */
+export const sealerEnvSchema = z.object({
+  BANK_AUDIT_BATCH_MAX: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(10_000)), 1000),
+  BANK_AUDIT_SETTLE_S: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(3600)), 60),
+});
 
 export interface SealOptions {
   readonly bucket: LogBucket;

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -129,6 +130,21 @@ describe('npm start', () => {
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
+  }, 60_000);
+
+  it('refuses an audit sealer setting out of range in one line, before starting anything', async () => {
+    // Prepare
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'bank-start-'));
+    dirs.push(dataDir);
+    // Act
+    const run = start({ PORT: String(await freePort()), BANK_DATA_DIR: dataDir, BANK_AUDIT_SETTLE_S: '-5' });
+    const code = await run.exited;
+    // Assess
+    expect(code).toBe(1);
+    expect(run.output()).toMatch(
+      /^error: invalid audit sealer settings \(BANK_AUDIT_SETTLE_S: Too small: expected number to be >=0\)$/m,
+    );
+    expect(existsSync(path.join(dataDir, 'pgdata'))).toBe(false);
   }, 60_000);
 
   it('says in one line that the data directory is unusable, and exits non-zero', async () => {
