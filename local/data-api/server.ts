@@ -15,7 +15,15 @@ import {
 import { type BoundStatement, bindStatement, parseParameters } from './params';
 import { type ResultOptions, type Row, toColumnMetadata, toJsonRecords, toRecords } from './results';
 import { SqlTemplateCache } from './sql';
-import { type CallStats, callStats, countCall, OPERATIONS, type OperationName, operationNames } from './wire';
+import {
+  type CallStats,
+  callStats,
+  countCall,
+  OPERATIONS,
+  type OperationName,
+  operationNames,
+  setLatencyMs,
+} from './wire';
 
 /**
  * A local stand-in for the RDS Data API (Aurora PostgreSQL): an HTTP server speaking the service's restJson1
@@ -43,6 +51,12 @@ export interface DataApiServerOptions {
   readonly poolSizePerRole?: number; // default 20 connections per (secret, database) pool
   /** Where to count calls (one slot per operationNames entry); shared memory when the server runs on its own thread. */
   readonly callCounters?: Int32Array;
+  /**
+   * One Int32 slot: milliseconds to wait before each answer, as the network round trip to the
+   * cloud service would (0 by default). The benchmarks set it to compare call patterns at a
+   * cloud-like latency; shared memory, so it can be changed while the server runs on its thread.
+   */
+  readonly latencyMsCell?: Int32Array;
 }
 
 export interface DataApiServer {
@@ -50,6 +64,8 @@ export interface DataApiServer {
   readonly port: number;
   /** Calls served, per operation name ('ExecuteStatement', 'BatchExecuteStatement', 'BeginTransaction', 'CommitTransaction', 'RollbackTransaction'); for benchmarks that count round trips. */
   readonly stats: CallStats;
+  /** Sets the wait before each answer (see DataApiServerOptions.latencyMsCell); 0 turns it off. */
+  setLatencyMs(ms: number): void;
   close(): Promise<void>; // rolls back open transactions, ends all pools, closes the HTTP server; leaves no handles
 }
 
@@ -218,6 +234,11 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
   const retiredPools = new Set<Promise<void>>();
   const transactions = new Map<string, Transaction>();
   const counters = options.callCounters ?? new Int32Array(operationNames.length);
+  const latencyMsCell = options.latencyMsCell ?? new Int32Array(1);
+  const answerAfterLatency = async (): Promise<void> => {
+    const ms = Atomics.load(latencyMsCell, 0);
+    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+  };
   let closing: Promise<void> | undefined;
   /** Names this server's sessions in pg_stat_activity; gains the port once listening. */
   let applicationName = 'rds-data-api-local';
@@ -599,9 +620,12 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
     countCall(counters, operation);
     try {
       const body = parseJsonBody(await readBody(req));
-      send(res, 200, await handlers[operation](body));
+      const answer = await handlers[operation](body);
+      await answerAfterLatency();
+      send(res, 200, answer);
     } catch (error) {
       const failure = toDataApiError(error);
+      await answerAfterLatency();
       send(res, failure.status, JSON.stringify({ message: failure.message }), failure.type);
     }
   };
@@ -655,6 +679,7 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
     url: `http://${urlHost}:${address.port}`,
     port: address.port,
     stats: callStats(counters),
+    setLatencyMs: (ms) => setLatencyMs(latencyMsCell, ms),
     close() {
       closing ??= shutdown();
       return closing;

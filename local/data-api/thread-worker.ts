@@ -6,9 +6,10 @@ import { type DataApiServerOptions, type DbCredentials, startDataApiServer } fro
  * `ready` (or `failed`) once, and closing on request.
  */
 export interface ThreadData {
-  readonly options: Omit<DataApiServerOptions, 'resolveSecret' | 'callCounters'>;
+  readonly options: Omit<DataApiServerOptions, 'resolveSecret' | 'callCounters' | 'latencyMsCell'>;
   readonly secrets: ReadonlyArray<readonly [string, DbCredentials]>;
   readonly callCounters: Int32Array;
+  readonly latencyMsCell: Int32Array;
 }
 
 export type ThreadMessage =
@@ -27,6 +28,7 @@ try {
     ...data.options,
     resolveSecret: (arn) => secrets.get(arn),
     callCounters: data.callCounters,
+    latencyMsCell: data.latencyMsCell,
   });
   port.on('message', (message: unknown) => {
     if (message !== 'close') return;

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { DataApiServer, DataApiServerOptions, DbCredentials } from './server';
 import type { ThreadData, ThreadMessage } from './thread-worker';
-import { callStats, operationNames } from './wire';
+import { callStats, operationNames, setLatencyMs } from './wire';
 
 /**
  * The local Data API server on a worker thread of its own. In the cloud the Data API is another
@@ -9,7 +9,8 @@ import { callStats, operationNames } from './wire';
  * Data API server (HTTP parsing, the pg driver, result mapping) uses another, instead of both
  * queueing on one event loop. Same server code, same wire protocol, same port-per-server URL.
  */
-export interface DataApiThreadOptions extends Omit<DataApiServerOptions, 'resolveSecret' | 'callCounters'> {
+export interface DataApiThreadOptions
+  extends Omit<DataApiServerOptions, 'resolveSecret' | 'callCounters' | 'latencyMsCell'> {
   /** secretArn -> PostgreSQL login credentials (copied to the thread: functions cannot cross). */
   readonly secrets: ReadonlyMap<string, DbCredentials>;
 }
@@ -19,7 +20,13 @@ const startTimeoutMs = 30_000;
 export async function startDataApiServerThread(options: DataApiThreadOptions): Promise<DataApiServer> {
   const { secrets, ...serverOptions } = options;
   const callCounters = new Int32Array(new SharedArrayBuffer(4 * operationNames.length));
-  const workerData: ThreadData = { options: serverOptions, secrets: [...secrets], callCounters };
+  const latencyMsCell = new Int32Array(new SharedArrayBuffer(4));
+  const workerData: ThreadData = {
+    options: serverOptions,
+    secrets: [...secrets],
+    callCounters,
+    latencyMsCell,
+  };
   const worker = new Worker(new URL('./thread-entry.mjs', import.meta.url), { workerData });
 
   const ready = await new Promise<{ url: string; port: number }>((resolve, reject) => {
@@ -71,6 +78,7 @@ export async function startDataApiServerThread(options: DataApiThreadOptions): P
     url: ready.url,
     port: ready.port,
     stats: callStats(callCounters),
+    setLatencyMs: (ms) => setLatencyMs(latencyMsCell, ms),
     close() {
       closing ??= shutdown();
       return closing;

@@ -75,3 +75,13 @@ export function callStats(counters: Int32Array): CallStats {
 export function countCall(counters: Int32Array, operation: OperationName): void {
   Atomics.add(counters, operationNames.indexOf(operation), 1);
 }
+
+/** The longest wait a server may add before each answer: latency emulation, not a hang. */
+export const latencyMsMax = 1_000;
+
+export function setLatencyMs(cell: Int32Array, ms: number): void {
+  if (!Number.isInteger(ms) || ms < 0 || ms > latencyMsMax) {
+    throw new RangeError(`latency must be an integer 0..${latencyMsMax} ms`);
+  }
+  Atomics.store(cell, 0, ms);
+}

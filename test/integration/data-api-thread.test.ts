@@ -84,6 +84,27 @@ describe('the Data API server on its own thread', () => {
     await expect(refused).rejects.toBeInstanceOf(BadRequestException);
   });
 
+  it('waits the latency it is given before each answer, and stops waiting at 0', async () => {
+    // Prepare
+    const target = { resourceArn: RESOURCE_ARN, secretArn: MASTER_SECRET, sql: 'SELECT 1' };
+    const timed = async () => {
+      const started = performance.now();
+      await client.send(new ExecuteStatementCommand(target));
+      return performance.now() - started;
+    };
+    await timed();
+    // Act
+    server.setLatencyMs(300);
+    const slowed = await timed();
+    server.setLatencyMs(0);
+    const restored = await timed();
+    // Assess: a lower bound only (timers never fire early), and the wait is gone again
+    expect(slowed).toBeGreaterThanOrEqual(295);
+    expect(restored).toBeLessThan(290);
+    expect(() => server.setLatencyMs(-1)).toThrow(RangeError);
+    expect(() => server.setLatencyMs(1_001)).toThrow(RangeError);
+  });
+
   it('reports a start failure (port taken) as an error', async () => {
     await expect(
       startDataApiServerThread({
