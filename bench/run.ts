@@ -127,7 +127,14 @@ interface Sample {
   readonly machine: { readonly busyMs: number; readonly totalMs: number };
 }
 
-type ScenarioKey = 'raw7' | 'raw1' | 'bank' | 'hot' | 'customer' | 'seed';
+type ScenarioKey = 'raw7' | 'raw1' | 'bank' | 'hot' | 'customer' | 'seed' | 'bankWan' | 'seedWan';
+
+/**
+ * Scenarios 2w and 5w: 2 and 5 again with this wait before every Data API answer, the low end of
+ * the 5–30 ms a serverless round trip costs in the cloud (DESIGN.md). Locally a round trip costs
+ * CPU only; these two show what the number of calls per transfer means once it costs time.
+ */
+const wanLatencyMs = 5;
 
 const scenarioLabels: Record<ScenarioKey, string> = {
   raw7: '1a raw SQL transfer via pg, statement by statement (7 round trips)',
@@ -136,6 +143,8 @@ const scenarioLabels: Record<ScenarioKey, string> = {
   hot: '3  bank: teller transfers, one hot account',
   customer: `4  bank: customer transfers with PIN (bcrypt cost ${bcryptCost})`,
   seed: "5  seed's pattern: 7 Data API calls in a Data API transaction",
+  bankWan: `2w bank: teller transfers, ${wanLatencyMs} ms per Data API round trip`,
+  seedWan: `5w seed's pattern, ${wanLatencyMs} ms per Data API round trip`,
 };
 
 class Runner {
@@ -383,6 +392,10 @@ async function main(): Promise<void> {
     const jobFor = (scenario: ScenarioKey, clients: number, durationMs: number): Job => {
       const timing = { clients, warmupMs: settings.warmupMs, durationMs };
       switch (scenario) {
+        case 'bankWan':
+          return jobFor('bank', clients, durationMs);
+        case 'seedWan':
+          return jobFor('seed', clients, durationMs);
         case 'raw7':
         case 'raw1':
           return {
@@ -475,7 +488,7 @@ async function main(): Promise<void> {
     // machine's background load hits every scenario alike and the ratios stay fair.
     const plan: Record<ClientCount, ScenarioKey[]> = {
       1: ['raw7', 'raw1', 'bank', 'customer', 'seed'],
-      8: ['raw7', 'raw1', 'bank', 'hot', 'customer', 'seed'],
+      8: ['raw7', 'raw1', 'bank', 'hot', 'customer', 'seed', 'bankWan', 'seedWan'],
       32: ['raw7', 'raw1', 'bank', 'hot', 'seed'],
     };
     const roundMs = settings.measureMs;
@@ -495,7 +508,15 @@ async function main(): Promise<void> {
           progress(
             `${scenario} at ${clients} client${clients === 1 ? '' : 's'} (round ${round}/${settings.rounds})`,
           );
-          await runner.run(scenario, jobFor(scenario, clients, roundMs));
+          const wan = scenario === 'bankWan' || scenario === 'seedWan';
+          // Both Data API servers, the bank's and the seed's, wait alike during 2w and 5w.
+          const dataApis = [stack.services.dataApi, seedApi];
+          if (wan) for (const api of dataApis) api?.setLatencyMs(wanLatencyMs);
+          try {
+            await runner.run(scenario, jobFor(scenario, clients, roundMs));
+          } finally {
+            if (wan) for (const api of dataApis) api?.setLatencyMs(0);
+          }
         }
       }
     }
@@ -565,7 +586,7 @@ async function main(): Promise<void> {
     // ---- figures and targets ----
     const point = (s: ScenarioKey, c: number) => runner.point(s, c);
     const points = clientCounts.flatMap((c) =>
-      (['raw7', 'raw1', 'bank', 'hot', 'customer', 'seed'] as const)
+      (['raw7', 'raw1', 'bank', 'hot', 'customer', 'seed', 'bankWan', 'seedWan'] as const)
         .map((s) => point(s, c))
         .filter((p): p is Point => p !== undefined),
     );
@@ -722,6 +743,15 @@ async function main(): Promise<void> {
             c,
             ratio((point('bank', c)?.perSecond ?? 0) / (point('seed', c)?.perSecond ?? 0)),
           ]),
+          ...(clientCounts.includes(8)
+            ? [
+                [
+                  `bank / seed's pattern, ${wanLatencyMs} ms per Data API round trip (2w / 5w)`,
+                  8,
+                  ratio((point('bankWan', 8)?.perSecond ?? 0) / (point('seedWan', 8)?.perSecond ?? 0)),
+                ],
+              ]
+            : []),
           ...hotRows.map((r) => ['hot account / random pairs', r.clients, ratio(r.ratio)]),
           ...customer.map((p) => [
             'customer with PIN / teller',
@@ -829,6 +859,7 @@ async function main(): Promise<void> {
       "Raw SQL (1a, 1b) runs as the PostgreSQL owner role on the bank's own accounts and history tables: BEGIN, SELECT ... ORDER BY id FOR UPDATE on both rows, two UPDATEs, two ledger INSERTs, COMMIT. 1a sends them one by one with named prepared statements (7 round trips); 1b sends the same transaction as one simple-protocol message (1 round trip, what the bank's single call achieves). The first target is checked against 1a, the transfer as scenario 1 describes it, and, stricter, against 1b.",
       'The bank (2, 3, 4) goes the whole local path: HTTP gateway → payload-2.0 event → handler → middy stack (JWT, audit, RBAC, zod) → @aws-sdk/client-rds-data → local Data API server → PostgreSQL, and its SQL function also writes the audit event and checks idempotency, lock state and funds in the same transaction.',
       `The seed's pattern (5) runs through a second instance of the same local Data API server code, also on a worker thread of the bank process, whose only secret maps to the owner role (the bank's role secrets have no table privileges by design). Per transfer: BeginTransaction, SELECT * ... FOR UPDATE on each row (in id order, so random pairs cannot deadlock), two UPDATEs, one INSERT of both ledger rows, CommitTransaction: 7 Data API calls, issued by the load generator's own @aws-sdk/client-rds-data client (the bank's client options: maxAttempts 1, cacheMiddleware) straight to the Data API: no gateway, no handler, no JWT, no audit row, so the comparison favours the seed.`,
+      `2w and 5w repeat scenarios 2 and 5 at 8 clients with both Data API servers waiting ${wanLatencyMs} ms before every answer, the low end of a serverless round trip in the cloud: the bank's transfer makes one call, the seed's pattern seven, each now costing time rather than only CPU. The target stays judged on 2 and 5.`,
       `Customer transfers (4): each client is one customer moving money out of that customer's own ten accounts in turn (a PIN check reserves an attempt under the account's row lock); bcrypt cost ${bcryptCost} is BANK_BCRYPT_COST's default, i.e. what deployed functions use: about ${fmt(bcryptMs, 0)} ms per comparison here; lower would weaken the PIN and password hashes, higher would multiply every login and customer movement. bcryptjs is plain JavaScript on the bank process's one event loop, so locally customer transfers top out near one core / one comparison; in the cloud each function instance compares on its own vCPU.`,
       `Amounts are 0.01..1.00 between accounts funded with 1,000,000.00 each, so no transfer is refused for funds; after the run every balance equals the sum of its ledger entries: ${ledger.mismatched === 0 && ledger.negative === 0 ? 'checked, OK' : `MISMATCH (${ledger.mismatched} accounts, ${ledger.negative} negative)`} (${ledger.accounts} accounts).`,
       ...(cold
