@@ -32,7 +32,10 @@ try {
   });
   port.on('message', (message: unknown) => {
     if (message !== 'close') return;
-    void server.close().finally(() => post({ type: 'closed' }));
+    void server
+      .close()
+      .catch((error: unknown) => console.error(`local Data API thread: close failed: ${String(error)}`))
+      .finally(() => post({ type: 'closed' }));
   });
   post({ type: 'ready', url: server.url, port: server.port });
 } catch (error) {
