@@ -1,9 +1,10 @@
 import type { DbRole } from './auth/db-roles';
 import * as z from './zod';
 
-const arn = () => z.optional(z.string().check(z.startsWith('arn:')));
-const intIn = (min: number, max: number, fallback: number) =>
+/** An integer environment variable within [min, max], `fallback` when unset. */
+export const envInt = (min: number, max: number, fallback: number) =>
   z._default(z.coerce.number().check(z.int(), z.gte(min), z.lte(max)), fallback);
+const arn = () => z.optional(z.string().check(z.startsWith('arn:')));
 
 /**
  * Environment, read and validated once per cold start. A function gets only the secret ARNs of
@@ -24,11 +25,11 @@ const envSchema = z.object({
   BANK_JWT_SECRET_ARN: arn(),
   BANK_JWT_ISSUER: z._default(z.string().check(z.minLength(1)), 'https://bank.local/'),
   BANK_JWT_AUDIENCE: z._default(z.string().check(z.minLength(1)), 'bank-api'),
-  BANK_MAX_PIN_ATTEMPTS: intIn(1, 10, 3),
-  BANK_BCRYPT_COST: intIn(4, 15, 10),
-  BANK_LOGIN_USER_FAILURES_MAX: intIn(1, 1000, 10),
-  BANK_LOGIN_IP_FAILURES_MAX: intIn(1, 10000, 50),
-  BANK_LOGIN_WINDOW_S: intIn(1, 86_400, 900),
+  BANK_MAX_PIN_ATTEMPTS: envInt(1, 10, 3),
+  BANK_BCRYPT_COST: envInt(4, 15, 10),
+  BANK_LOGIN_USER_FAILURES_MAX: envInt(1, 1000, 10),
+  BANK_LOGIN_IP_FAILURES_MAX: envInt(1, 10000, 50),
+  BANK_LOGIN_WINDOW_S: envInt(1, 86_400, 900),
 });
 
 export type BankConfig = z.infer<typeof envSchema>;

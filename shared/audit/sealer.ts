@@ -1,3 +1,4 @@
+import { envInt } from '../config';
 import { callJson, p } from '../db/data-api';
 import { logger } from '../logger';
 import * as z from '../zod';
@@ -6,8 +7,8 @@ import { AuditChainError, batchKey, batchNoOfKey, chainHash, type SealedBatch } 
 
 /** The sealer's settings, validated alike by the scheduled function and by the local sealer. */
 export const sealerEnvSchema = z.object({
-  BANK_AUDIT_BATCH_MAX: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(10_000)), 1000),
-  BANK_AUDIT_SETTLE_S: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(3600)), 60),
+  BANK_AUDIT_BATCH_MAX: envInt(1, 10_000, 1000),
+  BANK_AUDIT_SETTLE_S: envInt(0, 3600, 60),
 });
 
 export interface SealOptions {
