@@ -5,9 +5,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
 import type { LocalBank } from '../local/bank';
+import { generateAccessKey } from '../local/data-api/credentials';
 import type { DataApiServer } from '../local/data-api/server';
 import { startDataApiServerThread } from '../local/data-api/thread';
-import { localClusterArn } from '../local/services';
+import { localClusterArn, localRegion } from '../local/services';
 import { type ColdStartReport, measureColdStarts } from './cold-start';
 import { checkLedger, createFixtures, type Fixtures, type LedgerCheck, login } from './fixtures';
 import { type LoadWorker, startLoadWorker } from './load/driver';
@@ -87,6 +88,8 @@ const accountsPerCustomer = 10;
 const bcryptCost = 10;
 const adminCredentials = { username: 'admin', password: 'bench-admin-password' };
 const seedSecretArn = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench-seed-pattern-owner';
+/** The seed's Data API server checks signatures as the bank's does, with a key of its own for this run. */
+const seedAccessKey = generateAccessKey();
 
 const startedAt = Date.now();
 const progress = (message: string): void => {
@@ -369,6 +372,8 @@ async function main(): Promise<void> {
     // one secret that maps to the owner role (the bank's role secrets have no table privileges).
     seedApi = await startDataApiServerThread({
       pg: { host: stack.postgres.host, port: stack.postgres.port },
+      accessKeys: [seedAccessKey],
+      region: localRegion,
       secrets: new Map([
         [
           seedSecretArn,
@@ -438,6 +443,8 @@ async function main(): Promise<void> {
             ...timing,
             dataApi: {
               endpoint: seedApi?.url ?? '',
+              region: localRegion,
+              credentials: seedAccessKey,
               resourceArn: localClusterArn,
               secretArn: seedSecretArn,
               database: stack.database,
@@ -468,7 +475,12 @@ async function main(): Promise<void> {
       const stackEnv = Object.fromEntries(
         Object.entries(process.env).filter(
           (e): e is [string, string] =>
-            typeof e[1] === 'string' && (e[0].startsWith('BANK_') || e[0] === 'AWS_REGION'),
+            typeof e[1] === 'string' &&
+            (e[0].startsWith('BANK_') ||
+              e[0] === 'AWS_REGION' ||
+              // The key the local Data API server accepts; unsigned calls are refused.
+              e[0] === 'AWS_ACCESS_KEY_ID' ||
+              e[0] === 'AWS_SECRET_ACCESS_KEY'),
         ),
       );
       cold = await measureColdStarts({

@@ -9,6 +9,7 @@ import { type DbRole, dbRoles } from '../shared/auth/db-roles';
 import { logger } from '../shared/logger';
 import { passwordSchema, usernameSchema } from '../shared/schemas';
 import { prepareDatabase } from './bootstrap';
+import { AccessKeyFileError, loadOrCreateAccessKey } from './data-api/credentials';
 import { fsBucket } from './log-bucket';
 import { type LocalPostgres, startPostgres } from './postgres';
 import { type Services, startServices } from './services';
@@ -55,6 +56,8 @@ interface SecretsFile {
 }
 
 const database = 'bank';
+/** In the data directory, mode 0600: the access key of the local Data API server. */
+export const dataApiCredentialsFile = 'data-api-credentials.json';
 
 async function loadOrCreateSecrets(dataDir: string): Promise<SecretsFile> {
   const file = path.join(dataDir, 'secrets.json');
@@ -110,6 +113,12 @@ export async function startLocalBank(options: LocalBankOptions): Promise<LocalBa
   if (options.port !== undefined && options.port !== 0) await assertPortFree(host, options.port);
   await prepareDataDir(dataDir);
   const secrets = await loadOrCreateSecrets(dataDir);
+  // The Data API server accepts only calls signed with this key; kept across restarts.
+  const dataApiAccessKey = await loadOrCreateAccessKey(path.join(dataDir, dataApiCredentialsFile)).catch(
+    (error: unknown) => {
+      throw error instanceof AccessKeyFileError ? new LocalBankError(error.message) : error;
+    },
+  );
   const postgres = await startPostgres({ dataDir, ...(options.ephemeral ? { ephemeral: true } : {}) });
   try {
     await prepareDatabase(postgres, database, secrets.rolePasswords);
@@ -124,6 +133,7 @@ export async function startLocalBank(options: LocalBankOptions): Promise<LocalBa
       ...(options.env ? { env: options.env } : {}),
       ...(options.poolSizePerRole ? { poolSizePerRole: options.poolSizePerRole } : {}),
       dataApiThread: options.dataApiThread ?? true,
+      dataApiAccessKey,
     });
     const stopSealer = startSealer(dataDir, options.auditSealIntervalS ?? 60, {
       settleS: sealerEnv.data.BANK_AUDIT_SETTLE_S,

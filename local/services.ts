@@ -1,6 +1,8 @@
 import { routes } from '../functions/routes';
 import { type DbRole, dbRoles } from '../shared/auth/db-roles';
+import { generateAccessKey } from './data-api/credentials';
 import { type DataApiServer, type DbCredentials, startDataApiServer } from './data-api/server';
+import type { AccessKey } from './data-api/sigv4';
 import { startDataApiServerThread } from './data-api/thread';
 import { type Gateway, startGateway } from './gateway';
 
@@ -9,9 +11,10 @@ import { type Gateway, startGateway } from './gateway';
  * real handler modules, and a Data API server in front of PostgreSQL. The ARNs are local
  * placeholders with the cloud's shape; each role secret maps to its PostgreSQL login role.
  */
-export const localClusterArn = 'arn:aws:rds:us-east-1:000000000000:cluster:bank-local';
+export const localRegion = 'us-east-1';
+export const localClusterArn = `arn:aws:rds:${localRegion}:000000000000:cluster:bank-local`;
 export const localSecretArn = (role: DbRole): string =>
-  `arn:aws:secretsmanager:us-east-1:000000000000:secret:${role}`;
+  `arn:aws:secretsmanager:${localRegion}:000000000000:secret:${role}`;
 
 export interface ServicesOptions {
   readonly pg: { readonly host: string; readonly port: number };
@@ -26,12 +29,19 @@ export interface ServicesOptions {
   readonly poolSizePerRole?: number;
   /** Run the Data API server on its own worker thread (npm start, the benchmarks); default: this thread. */
   readonly dataApiThread?: boolean;
+  /**
+   * The access key the handlers sign their Data API calls with, and the only one the server
+   * accepts (npm start keeps one in its data directory); a new one for this run when unset.
+   */
+  readonly dataApiAccessKey?: AccessKey;
 }
 
 export interface Services {
   readonly url: string;
   readonly gateway: Gateway;
   readonly dataApi: DataApiServer;
+  /** The key the Data API server accepts (tests sign their own calls with it). */
+  readonly dataApiAccessKey: AccessKey;
   close(): Promise<void>;
 }
 
@@ -39,8 +49,11 @@ export async function startServices(options: ServicesOptions): Promise<Services>
   const secrets = new Map<string, DbCredentials>(
     dbRoles.map((role) => [localSecretArn(role), { username: role, password: options.rolePasswords[role] }]),
   );
+  const accessKey = options.dataApiAccessKey ?? generateAccessKey();
   const serverOptions = {
     pg: options.pg,
+    accessKeys: [accessKey],
+    region: localRegion,
     resourceArn: localClusterArn,
     defaultDatabase: options.database,
     ...(options.transactionIdleTimeoutMs
@@ -52,9 +65,14 @@ export async function startServices(options: ServicesOptions): Promise<Services>
     ? await startDataApiServerThread({ ...serverOptions, secrets })
     : await startDataApiServer({ ...serverOptions, resolveSecret: (arn) => secrets.get(arn) });
   // The handlers read their environment once, at their first import (a Lambda cold start), so it
-  // is set before the gateway serves anything.
+  // is set before the gateway serves anything. The key goes where Lambda puts the function's
+  // credentials, for the SDK's default provider to find; a session token from the operator's
+  // shell would pair a foreign token with this key, so it goes.
+  delete process.env.AWS_SESSION_TOKEN;
   Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
+    AWS_REGION: localRegion,
+    AWS_ACCESS_KEY_ID: accessKey.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: accessKey.secretAccessKey,
     BANK_DB_CLUSTER_ARN: localClusterArn,
     BANK_DB_NAME: options.database,
     BANK_DB_SECRET_ARN_BANK_CUSTOMER: localSecretArn('bank_customer'),
@@ -79,6 +97,7 @@ export async function startServices(options: ServicesOptions): Promise<Services>
     url: gateway.url,
     gateway,
     dataApi,
+    dataApiAccessKey: accessKey,
     async close() {
       await gateway.close();
       await dataApi.close();

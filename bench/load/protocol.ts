@@ -14,6 +14,9 @@ export interface PgTarget {
 
 export interface DataApiTarget {
   readonly endpoint: string;
+  /** What the client signs its calls for and with: the server refuses unsigned ones. */
+  readonly region: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
   readonly resourceArn: string;
   readonly secretArn: string;
   readonly database: string;

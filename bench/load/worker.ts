@@ -320,9 +320,9 @@ async function seedPattern(
 ): Promise<Measurement> {
   const { dataApi } = job;
   const client = new RDSDataClient({
-    region: 'us-east-1',
+    region: dataApi.region,
     endpoint: dataApi.endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: dataApi.credentials,
     maxAttempts: 1,
     // As the bank's own client (shared/db/data-api.ts): the middleware stack resolved once per
     // command type, so the seed's pattern pays no more per call than the bank does.

@@ -14,6 +14,7 @@ import {
 } from './errors';
 import { type BoundStatement, bindStatement, parseParameters } from './params';
 import { type ResultOptions, type Row, toColumnMetadata, toJsonRecords, toRecords } from './results';
+import { type AccessKey, createSigV4Verifier } from './sigv4';
 import { SqlTemplateCache } from './sql';
 import {
   type CallStats,
@@ -38,6 +39,14 @@ export interface DbCredentials {
 
 export interface DataApiServerOptions {
   readonly pg: { readonly host: string; readonly port: number };
+  /**
+   * Who may call: every request must carry a SigV4 signature (service `rds-data`, `region`) made
+   * with one of these keys, as the service requires IAM credentials; anything else is refused
+   * with AWS's 403 before its body is even parsed.
+   */
+  readonly accessKeys: readonly AccessKey[];
+  /** The region the clients sign for (the SDK client's `region`). */
+  readonly region: string;
   /** secretArn -> PostgreSQL login credentials; unknown ARN => BadRequestException-like error the SDK raises (in AWS it is a 400 BadRequestException "... secret ... not found" / AccessDenied; pick BadRequestException). */
   readonly resolveSecret: (secretArn: string) => DbCredentials | undefined;
   /** Accepted resourceArn values; any other => BadRequestException. */
@@ -234,6 +243,7 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
   const retiredPools = new Set<Promise<void>>();
   const transactions = new Map<string, Transaction>();
   const counters = options.callCounters ?? new Int32Array(operationNames.length);
+  const sigv4 = createSigV4Verifier({ keys: options.accessKeys, region: options.region });
   const latencyMsCell = options.latencyMsCell ?? new Int32Array(1);
   const answerAfterLatency = async (): Promise<void> => {
     const ms = Atomics.load(latencyMsCell, 0);
@@ -619,11 +629,24 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
     }
     countCall(counters, operation);
     try {
-      const body = parseJsonBody(await readBody(req));
+      // The signature first, then the secret: nothing the caller sent is read as a call, nor any
+      // secret looked up, until the request is proven to come from a holder of an access key.
+      const signed = {
+        method: 'POST',
+        path: query === -1 ? url : url.slice(0, query),
+        query: query === -1 ? '' : url.slice(query + 1),
+        headers: req.headers,
+      };
+      const claim = sigv4.claim(signed);
+      const raw = await readBody(req);
+      await sigv4.verify(claim, signed, raw);
+      const body = parseJsonBody(raw);
       const answer = await handlers[operation](body);
       await answerAfterLatency();
       send(res, 200, answer);
     } catch (error) {
+      // A request refused before its body was read: drain it, so the connection stays usable.
+      req.resume();
       const failure = toDataApiError(error);
       await answerAfterLatency();
       send(res, failure.status, JSON.stringify({ message: failure.message }), failure.type);

@@ -91,12 +91,10 @@ function dataApi(): Promise<{ module: RdsData; client: RDSDataClient }> {
       maxAttempts: 1,
       // Resolve the middleware stack once per command type, not on every call.
       cacheMiddleware: true,
-      ...(c.BANK_DATA_API_ENDPOINT
-        ? {
-            endpoint: c.BANK_DATA_API_ENDPOINT,
-            credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-          }
-        : {}),
+      // Credentials come from the SDK's default provider, as in Lambda: AWS_ACCESS_KEY_ID and
+      // AWS_SECRET_ACCESS_KEY. Locally those hold the key the local Data API server checks
+      // signatures against (local/services.ts), so the request is signed exactly as in the cloud.
+      ...(c.BANK_DATA_API_ENDPOINT ? { endpoint: c.BANK_DATA_API_ENDPOINT } : {}),
     });
     return { module, client };
   });

@@ -6,6 +6,7 @@ import {
   RDSDataClient,
 } from '@aws-sdk/client-rds-data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateAccessKey } from '../../local/data-api/credentials';
 import type { DataApiServer } from '../../local/data-api/server';
 import { startDataApiServerThread } from '../../local/data-api/thread';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
@@ -19,6 +20,8 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db';
 const RESOURCE_ARN = 'arn:aws:rds:us-east-1:000000000000:cluster:bank-local';
 const MASTER_SECRET = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:thread-master';
 
+const accessKey = generateAccessKey();
+
 let db: TestDatabase;
 let server: DataApiServer;
 let client: RDSDataClient;
@@ -27,6 +30,8 @@ beforeAll(async () => {
   db = await createTestDatabase();
   server = await startDataApiServerThread({
     pg: db.pg,
+    accessKeys: [accessKey],
+    region: 'us-east-1',
     secrets: new Map([[MASTER_SECRET, db.superuser]]),
     resourceArn: RESOURCE_ARN,
     defaultDatabase: db.name,
@@ -34,7 +39,7 @@ beforeAll(async () => {
   client = new RDSDataClient({
     endpoint: server.url,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: accessKey,
     maxAttempts: 1,
   });
 });
@@ -109,6 +114,8 @@ describe('the Data API server on its own thread', () => {
     await expect(
       startDataApiServerThread({
         pg: db.pg,
+        accessKeys: [accessKey],
+        region: 'us-east-1',
         secrets: new Map(),
         resourceArn: RESOURCE_ARN,
         defaultDatabase: db.name,
@@ -121,6 +128,8 @@ describe('the Data API server on its own thread', () => {
     // Prepare
     const own = await startDataApiServerThread({
       pg: db.pg,
+      accessKeys: [accessKey],
+      region: 'us-east-1',
       secrets: new Map([[MASTER_SECRET, db.superuser]]),
       resourceArn: RESOURCE_ARN,
       defaultDatabase: db.name,

@@ -3,6 +3,7 @@ import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrationsDir } from '../../local/bootstrap';
+import { generateAccessKey } from '../../local/data-api/credentials';
 import { type DataApiServer, startDataApiServer } from '../../local/data-api/server';
 import { pgExecutor } from '../../local/pg-executor';
 import { dataApiExecutor } from '../../shared/db/data-api-executor';
@@ -11,6 +12,7 @@ import { loadMigrations, MigrationError, runMigrations } from '../../shared/db/m
 const cluster = inject('pg');
 const masterArn = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:test-master';
 const clusterArn = 'arn:aws:rds:us-east-1:000000000000:cluster:test';
+const accessKey = generateAccessKey();
 
 function superuser(database: string): pg.Client {
   return new pg.Client({
@@ -38,6 +40,8 @@ describe('migration runner', () => {
   beforeAll(async () => {
     dataApi = await startDataApiServer({
       pg: { host: cluster.host, port: cluster.port },
+      accessKeys: [accessKey],
+      region: 'us-east-1',
       resolveSecret: (arn) => (arn === masterArn ? cluster.superuser : undefined),
       resourceArn: clusterArn,
       defaultDatabase: 'postgres',
@@ -61,7 +65,7 @@ describe('migration runner', () => {
       client: new RDSDataClient({
         endpoint: dataApi.url,
         region: 'us-east-1',
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        credentials: accessKey,
       }),
       resourceArn: clusterArn,
       secretArn: masterArn,
