@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -79,6 +79,9 @@ describe('npm start', () => {
     const postmasterPid = Number(
       (await readFile(path.join(dataDir, 'pgdata', 'postmaster.pid'), 'utf8')).split('\n')[0],
     );
+    const keyFile = path.join(dataDir, 'data-api-credentials.json');
+    const keyMode = (await stat(keyFile)).mode & 0o777;
+    const firstKey = await readFile(keyFile, 'utf8');
     first.child.kill('SIGTERM');
     const firstExit = await first.exited;
 
@@ -89,6 +92,9 @@ describe('npm start', () => {
     expect(firstExit).toBe(0);
     expect(postmasterPid).toBeGreaterThan(0);
     expect(alive(postmasterPid)).toBe(false);
+    // The Data API server's access key: private to its owner, and what the handlers signed with
+    expect(keyMode).toBe(0o600);
+    expect(JSON.parse(firstKey)).toHaveProperty('accessKeyId', expect.stringMatching(/^AKIA/));
 
     // Act: second start on the same data
     const second = start(env);
@@ -104,6 +110,7 @@ describe('npm start', () => {
     // Assess: same admin, no second bootstrap, clean stop
     expect(again.status).toBe(200);
     expect(second.output()).not.toMatch(/created admin/);
+    expect(await readFile(keyFile, 'utf8')).toBe(firstKey);
     expect(secondExit).toBe(0);
   }, 120_000);
 
