@@ -1,17 +1,24 @@
 import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { SignatureV4 } from '@smithy/signature-v4';
+import {
+  ALGORITHM_IDENTIFIER,
+  createScope,
+  getCanonicalHeaders,
+  getSigningKey,
+  SignatureV4Base,
+} from '@smithy/signature-v4';
 import { DataApiError } from './errors';
 
 /**
  * AWS Signature Version 4 checks for the local Data API server, so that reaching its port is not
  * enough to run SQL: as in AWS, a caller must sign each request with a known access key.
  *
- * The signature itself is recomputed by `@smithy/signature-v4`, the signer the SDK clients use
- * (it also caches the derived signing key per date, region and service), over exactly the headers
- * the caller says it signed; this module parses the Authorization header, checks the credential
- * scope, the date window and the body hash, and compares in constant time. The refusals carry the
- * error types and wording AWS answers with, so the SDK raises the same named exceptions.
+ * The signature is recomputed with `@smithy/signature-v4`, the signer the SDK clients use: its
+ * canonical headers (exactly those the caller says it signed), canonical request, string to sign
+ * and signing-key derivation. This module parses the Authorization header, checks the credential
+ * scope, the date window and the body hash, keeps the derived signing key per day (region and
+ * service are fixed), and compares in constant time. The refusals carry the error types and
+ * wording AWS answers with, so the SDK raises the same named exceptions.
  */
 
 export interface AccessKey {
@@ -45,12 +52,13 @@ export interface SigV4Claim {
   readonly key: KnownKey;
   readonly signedHeaders: readonly string[];
   readonly signature: string;
-  readonly signingDate: Date;
+  /** X-Amz-Date as sent (checked: basic ISO 8601, inside the window). */
+  readonly amzDate: string;
 }
 
 interface KnownKey {
   readonly accessKeyId: string;
-  readonly signer: SignatureV4;
+  readonly check: SignatureCheck;
 }
 
 export interface SigV4Verifier {
@@ -140,44 +148,79 @@ function parseAuthorization(header: string): {
   const credential = params.get('Credential');
   const signedHeaders = params.get('SignedHeaders');
   const signature = params.get('Signature');
-  const missing = [
-    credential ? '' : "Authorization header requires 'Credential' parameter.",
-    signature ? '' : "Authorization header requires 'Signature' parameter.",
-    signedHeaders ? '' : "Authorization header requires 'SignedHeaders' parameter.",
-  ].filter(Boolean);
-  if (
-    credential === undefined ||
-    signedHeaders === undefined ||
-    signature === undefined ||
-    missing.length > 0
-  ) {
-    throw incomplete(missing.join(' '));
+  if (!credential || !signedHeaders || !signature) {
+    throw incomplete(
+      [
+        credential ? '' : "Authorization header requires 'Credential' parameter.",
+        signature ? '' : "Authorization header requires 'Signature' parameter.",
+        signedHeaders ? '' : "Authorization header requires 'SignedHeaders' parameter.",
+      ]
+        .filter(Boolean)
+        .join(' '),
+    );
   }
   return { credential, signedHeaders, signature };
+}
+
+/** What the signer needs of a request: @smithy/types' HttpRequest, without the body it never reads here. */
+type CanonicalRequestInput = Parameters<typeof getCanonicalHeaders>[0];
+
+/**
+ * One key's signature over a request, computed as `SignatureV4.sign` computes it (the same
+ * canonical headers, canonical request and string to sign, inherited), minus what a verifier does
+ * not need: cloning the request, resolving credentials and region through promises, and hashing
+ * the key id on every call to look the signing key up. The derived key is kept per day, as the
+ * SDK keeps it per (date, region, service), so its four HMACs run once a day.
+ */
+class SignatureCheck extends SignatureV4Base {
+  private readonly signingKeys = new Map<string, Promise<Uint8Array>>();
+  constructor(
+    private readonly key: AccessKey,
+    private readonly region: string,
+  ) {
+    super({ service: SIGNING_SERVICE, region, credentials: key, sha256: Sha256, uriEscapePath: true });
+  }
+
+  private signingKey(shortDate: string): Promise<Uint8Array> {
+    let signingKey = this.signingKeys.get(shortDate);
+    if (signingKey === undefined) {
+      signingKey = getSigningKey(Sha256, this.key, shortDate, this.region, SIGNING_SERVICE);
+      // Today's key, and yesterday's or tomorrow's around midnight: no more.
+      if (this.signingKeys.size >= 3) this.signingKeys.clear();
+      this.signingKeys.set(shortDate, signingKey);
+    }
+    return signingKey;
+  }
+
+  /** The HMAC-SHA256 signature (32 bytes) of `request`, dated `longDate`, over these headers. */
+  async signature(
+    request: CanonicalRequestInput,
+    signedHeaders: Set<string>,
+    longDate: string,
+    payloadHash: string,
+  ): Promise<Buffer> {
+    const shortDate = longDate.slice(0, 8);
+    const canonicalHeaders = getCanonicalHeaders(request, undefined, signedHeaders);
+    const stringToSign = await this.createStringToSign(
+      longDate,
+      createScope(shortDate, this.region, SIGNING_SERVICE),
+      this.createCanonicalRequest(request, canonicalHeaders, payloadHash),
+      ALGORITHM_IDENTIFIER,
+    );
+    return createHmac('sha256', await this.signingKey(shortDate))
+      .update(stringToSign)
+      .digest();
+  }
 }
 
 export function createSigV4Verifier(options: SigV4Options): SigV4Verifier {
   const maxSkewMs = options.maxSkewMs ?? FIFTEEN_MINUTES_MS;
   const now = options.now ?? Date.now;
   const skewLabel = `${Math.round(maxSkewMs / 60_000)} min.`;
-  // One signer per key: it recomputes signatures with that key's secret, and its module-level
-  // cache keeps the derived key per (date, region, service, key), so the four HMACs of the key
-  // derivation run once a day rather than once a call.
   const keys = new Map<string, KnownKey>(
     options.keys.map((key) => [
       key.accessKeyId,
-      {
-        accessKeyId: key.accessKeyId,
-        signer: new SignatureV4({
-          service: SIGNING_SERVICE,
-          region: options.region,
-          credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey },
-          sha256: Sha256,
-          // The body hash is the signer's to compute, not a header for it to add.
-          applyChecksum: false,
-          uriEscapePath: true,
-        }),
-      },
+      { accessKeyId: key.accessKeyId, check: new SignatureCheck(key, options.region) },
     ]),
   );
 
@@ -258,20 +301,16 @@ export function createSigV4Verifier(options: SigV4Options): SigV4Verifier {
     }
     // Checked for shape only here; the value is compared, in constant time, once recomputed.
     if (!SIGNATURE.test(parsed.signature)) throw invalidSignature(SIGNATURE_MISMATCH);
-    return { key, signedHeaders, signature: parsed.signature, signingDate: new Date(signingMs) };
+    return { key, signedHeaders, signature: parsed.signature, amzDate };
   };
 
   const verify = async (claimed: SigV4Claim, request: SignedRequestParts, body: Buffer): Promise<void> => {
-    // A body hash the caller declares must be the hash of the body that arrived: the signer takes
-    // the header's word for it.
+    // A body hash the caller declares must be the hash of the body that arrived (a signer takes
+    // the header's word for it); either way the signature covers the hash of what arrived.
+    const payloadHash = body.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(body).digest('hex');
     const declaredHash = headerValue(request.headers, 'x-amz-content-sha256');
-    if (declaredHash !== undefined) {
-      const actual = body.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(body).digest('hex');
-      if (declaredHash !== actual) {
-        throw invalidSignature(
-          "The provided 'x-amz-content-sha256' header does not match what was computed.",
-        );
-      }
+    if (declaredHash !== undefined && declaredHash !== payloadHash) {
+      throw invalidSignature("The provided 'x-amz-content-sha256' header does not match what was computed.");
     }
     // Exactly the headers the caller signed, and every one of them (a header it signed but the
     // request lacks changes the canonical request, and so the signature).
@@ -281,13 +320,15 @@ export function createSigV4Verifier(options: SigV4Options): SigV4Verifier {
       if (value !== undefined) headers[name] = value;
     }
     const query: Record<string, string | string[]> = {};
-    for (const [name, value] of new URLSearchParams(request.query)) {
-      const existing = query[name];
-      if (existing === undefined) query[name] = value;
-      else if (Array.isArray(existing)) existing.push(value);
-      else query[name] = [existing, value];
+    if (request.query !== '') {
+      for (const [name, value] of new URLSearchParams(request.query)) {
+        const existing = query[name];
+        if (existing === undefined) query[name] = value;
+        else if (Array.isArray(existing)) existing.push(value);
+        else query[name] = [existing, value];
+      }
     }
-    const signed = await claimed.key.signer.sign(
+    const expected = await claimed.key.check.signature(
       {
         method: request.method,
         protocol: 'http:',
@@ -295,13 +336,12 @@ export function createSigV4Verifier(options: SigV4Options): SigV4Verifier {
         path: request.path,
         query,
         headers,
-        body,
       },
-      { signingDate: claimed.signingDate, signableHeaders: new Set(claimed.signedHeaders) },
+      new Set(claimed.signedHeaders),
+      claimed.amzDate,
+      payloadHash,
     );
-    const recomputed = /Signature=([0-9a-f]{64})$/.exec(signed.headers.authorization ?? '')?.[1];
-    const expected = Buffer.from(recomputed ?? '', 'latin1');
-    const provided = Buffer.from(claimed.signature, 'latin1');
+    const provided = Buffer.from(claimed.signature, 'hex');
     if (expected.length !== provided.length || !timingSafeEqual(expected, provided)) {
       throw invalidSignature(SIGNATURE_MISMATCH);
     }
