@@ -1,7 +1,32 @@
 /**
  * `npm start`: serves the API on http://127.0.0.1:${PORT:-3000} over an embedded PostgreSQL kept
- * in ${BANK_DATA_DIR:-.data}. Stops cleanly, database included, on SIGINT or SIGTERM.
+ * in ${BANK_DATA_DIR:-.data}. Stops cleanly, database included, on SIGINT, SIGTERM or SIGHUP, and
+ * when the process that started it (npm) goes away.
  */
+
+// A closed terminal or pipe must not kill us with EPIPE half-way through stopping PostgreSQL.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
+/**
+ * Installed first: until now a signal during start-up killed Node outright and left PostgreSQL
+ * (its own process group) running. A signal that arrives while starting is acted on once the
+ * bank is up, or before anything more is started.
+ */
+let stopRequested: string | undefined;
+let onStop: ((reason: string) => void) | undefined;
+const requestStop = (reason: string) => {
+  if (stopRequested) return;
+  stopRequested = reason;
+  onStop?.(reason);
+};
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => requestStop(signal));
+
+// npm does not pass its SIGTERM on to the script: when npm is gone we are re-parented, so stop.
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) requestStop(`parent process ${parentPid} exited`);
+}, 500).unref();
+
 const port = Number(process.env.PORT ?? 3000);
 if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   console.error(`error: PORT must be an integer 0..65535, got ${process.env.PORT}`);
@@ -30,11 +55,8 @@ try {
   }
   console.log(`bank API listening on ${bank.url}`);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`${signal}: stopping`);
+  const stop = async (reason: string) => {
+    console.log(`${reason}: stopping`);
     try {
       await bank.stop();
       process.exit(0);
@@ -43,8 +65,8 @@ try {
       process.exit(1);
     }
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  onStop = (reason) => void stop(reason);
+  if (stopRequested) void stop(stopRequested);
 } catch (error) {
   console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);

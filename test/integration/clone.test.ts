@@ -4,11 +4,12 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, isRoot } from '../../local/postgres';
 import {
-  alive,
   clonePrivately,
   json,
   npm,
   type PrivateClone,
+  portOpen,
+  postgresPidsOn,
   repoRoot,
   until,
   waitFor,
@@ -38,7 +39,7 @@ describe.skipIf(!isGitCheckout)(
       await clone?.remove();
     });
 
-    it('npm start serves /health and moves money; its data and secrets stay private', async () => {
+    it('npm start serves /health and moves money, keeps its secrets private, and stops whole on SIGTERM to npm', async () => {
       // Prepare
       clone = await clonePrivately();
       const port = await freePort();
@@ -100,10 +101,18 @@ describe.skipIf(!isGitCheckout)(
         // As root the cluster must be outside the private clone; otherwise it stays in the data dir.
         expect(pgdata.startsWith(clone.home)).toBe(!asRoot);
         expect(existsSync(path.join(pgdata, 'PG_VERSION'))).toBe(true);
-      } finally {
+        expect(postgresPidsOn(pgdata).length).toBeGreaterThan(0);
+
+        // Act: what `kill <npm's pid>` sends: npm does not pass it on to the script
         run.child.kill('SIGTERM');
         await run.exited;
-        await until(() => run.child.pid === undefined || !alive(run.child.pid));
+
+        // Assess: the whole tree stops, PostgreSQL included, and the port closes
+        expect(await until(async () => !(await portOpen(port)))).toBe(true);
+        expect(await until(() => postgresPidsOn(pgdata).length === 0)).toBe(true);
+        expect(await until(() => !existsSync(path.join(pgdata, 'postmaster.pid')))).toBe(true);
+      } finally {
+        if (run.child.exitCode === null) run.child.kill('SIGKILL');
       }
     }, 180_000);
   },
