@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../local/postgres';
+import { freePort, recordedPgdata } from '../../local/postgres';
 
 /** `npm start` end to end, as a user runs it: a real child process, real signals. */
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -77,7 +77,7 @@ describe('npm start', () => {
       body: JSON.stringify({ username: 'admin', password }),
     });
     const postmasterPid = Number(
-      (await readFile(path.join(dataDir, 'pgdata', 'postmaster.pid'), 'utf8')).split('\n')[0],
+      (await readFile(path.join(recordedPgdata(dataDir) ?? '', 'postmaster.pid'), 'utf8')).split('\n')[0],
     );
     first.child.kill('SIGTERM');
     const firstExit = await first.exited;
