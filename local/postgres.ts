@@ -89,7 +89,7 @@ const clustersHome = '/var/lib/secure-bank/clusters';
 
 export const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
-interface ServerUser {
+export interface ServerUser {
   readonly name: string;
   readonly uid: number;
   readonly gid: number;
@@ -101,7 +101,7 @@ async function idOf(flag: '-u' | '-g'): Promise<number> {
 }
 
 /** As root: the unprivileged OS user PostgreSQL runs as, created when missing. */
-async function serverUser(): Promise<ServerUser | undefined> {
+export async function serverUser(): Promise<ServerUser | undefined> {
   if (!isRoot()) return undefined;
   try {
     return { name: serverUserName, uid: await idOf('-u'), gid: await idOf('-g') };
@@ -313,7 +313,7 @@ async function initdb(
 }
 
 /** Where a new cluster goes: beside the secrets when we are the server user, else its own place. */
-async function newClusterDir(
+export async function newClusterDir(
   dataDir: string,
   user: ServerUser | undefined,
   ephemeral: boolean,
