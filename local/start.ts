@@ -21,11 +21,14 @@ const requestStop = (reason: string) => {
 };
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => requestStop(signal));
 
-// npm does not pass its SIGTERM on to the script: when npm is gone we are re-parented, so stop.
-const parentPid = process.ppid;
-setInterval(() => {
-  if (process.ppid !== parentPid) requestStop(`parent process ${parentPid} exited`);
-}, 500).unref();
+// npm does not pass its SIGTERM on to the script: when the npm that runs us is gone we are
+// re-parented, so stop. Only under npm: started directly (nohup, a service manager) we stay up.
+if (process.env.npm_lifecycle_event) {
+  const parentPid = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parentPid) requestStop(`parent process ${parentPid} exited`);
+  }, 500).unref();
+}
 
 // The logger reads these when its module loads, so they are settled before anything imports it:
 // one line per request by default, readable on a terminal, JSON for pipes and log collectors.

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -145,6 +145,33 @@ describe('npm start', () => {
       /^error: BANK_AUDIT_SETTLE_S="-5" is not allowed: use an integer from 0 to 3600$/m,
     );
     expect(existsSync(path.join(dataDir, 'pgdata'))).toBe(false);
+  }, 60_000);
+
+  it('says in one line that the cluster is of another PostgreSQL version, and exits non-zero', async () => {
+    // Prepare: a data directory whose cluster an older PostgreSQL made
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'bank-start-'));
+    dirs.push(dataDir);
+    const pgdata = path.join(dataDir, 'pgdata');
+    await mkdir(pgdata, { mode: 0o700 });
+    await writeFile(path.join(pgdata, 'PG_VERSION'), '16\n');
+    await writeFile(path.join(dataDir, 'cluster.json'), JSON.stringify({ superuserPassword: 'x', pgdata }));
+    // Act
+    const run = start({ PORT: String(await freePort()), BANK_DATA_DIR: dataDir });
+    const code = await run.exited;
+    // Assess
+    expect(code).toBe(1);
+    expect(
+      run
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('error:')),
+    ).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^error: the cluster in ${pgdata} was made by PostgreSQL 16; this is PostgreSQL 18\\S*: back it up with that version, then move it away or set BANK_DATA_DIR to a new directory$`,
+        ),
+      ),
+    ]);
   }, 60_000);
 
   it('says in one line that the data directory is unusable, and exits non-zero', async () => {
