@@ -93,6 +93,18 @@ export async function until(check: () => Promise<boolean> | boolean, timeoutMs =
   return false;
 }
 
+/** Removes a bank data directory and, as root, the cluster it names outside itself. */
+export async function removeDataDir(dir: string): Promise<void> {
+  const clusterFile = path.join(dir, 'cluster.json');
+  if (existsSync(clusterFile)) {
+    const { pgdata } = JSON.parse(readFileSync(clusterFile, 'utf8')) as { pgdata?: string };
+    if (pgdata && path.relative(dir, pgdata).startsWith('..')) {
+      await rm(path.dirname(pgdata), { recursive: true, force: true });
+    }
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
 export interface PrivateClone {
   /** The 0700 directory from mkdtemp that holds the clone. */
   readonly home: string;
@@ -122,13 +134,7 @@ export async function clonePrivately(): Promise<PrivateClone> {
     home,
     dir,
     async remove() {
-      // A cluster that lives outside the clone (as root) is named in its cluster.json.
-      const clusterFile = path.join(dir, '.data', 'cluster.json');
-      if (existsSync(clusterFile)) {
-        const { pgdata } = JSON.parse(readFileSync(clusterFile, 'utf8')) as { pgdata?: string };
-        if (pgdata && !pgdata.startsWith(home))
-          await rm(path.dirname(pgdata), { recursive: true, force: true });
-      }
+      await removeDataDir(path.join(dir, '.data'));
       await rm(home, { recursive: true, force: true });
     },
   };

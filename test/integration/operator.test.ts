@@ -10,6 +10,7 @@ import {
   json,
   npm,
   portOpen,
+  removeDataDir,
   repoRoot,
   type Started,
   until,
@@ -22,7 +23,7 @@ const dirs: string[] = [];
 const clusters: string[] = [];
 afterAll(async () => {
   for (const dir of clusters) await rm(dir, { recursive: true, force: true });
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  for (const dir of dirs) await removeDataDir(dir);
 });
 
 async function dataDir(): Promise<string> {

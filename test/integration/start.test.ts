@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, recordedPgdata } from '../../local/postgres';
+import { removeDataDir } from '../helpers/process';
 
 /** `npm start` end to end, as a user runs it: a real child process, real signals. */
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -56,7 +57,7 @@ function alive(pid: number): boolean {
 describe('npm start', () => {
   const dirs: string[] = [];
   afterAll(async () => {
-    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+    for (const dir of dirs) await removeDataDir(dir);
   });
 
   it('serves /health, stops PostgreSQL on SIGTERM, and reuses its data on the next start', async () => {
