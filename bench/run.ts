@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { arch, cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -327,9 +327,8 @@ async function main(): Promise<void> {
     });
     const stack = bank;
     progress(`bank on ${stack.url}; PostgreSQL on ${stack.postgres.port}`);
-    const postmasterPid = Number(
-      (await readFile(path.join(dataDir, 'pgdata', 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0],
-    );
+    // The cluster is not always under dataDir (as root it lives elsewhere): ask the server handle.
+    const postmasterPid = stack.postgres.pid;
     const su = stack.postgres.client(stack.database);
     await su.connect();
     const pgVersion = (await su.query<{ version: string }>('SELECT version()')).rows[0]?.version ?? '?';

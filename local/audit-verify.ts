@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { AuditRowText } from '../shared/audit/chain';
 import { auditRowsSql, verifyAuditTrail } from '../shared/audit/verify';
 import { fsBucket } from './log-bucket';
-import { startPostgres } from './postgres';
+import { livePostmaster, recordedPgdata, startPostgres } from './postgres';
 
 /**
  * `npm run audit:verify`: checks the local audit trail (${BANK_DATA_DIR:-.data}) against the
@@ -19,19 +19,7 @@ const { superuserPassword } = JSON.parse(readFileSync(path.join(dataDir, 'cluste
   superuserPassword: string;
 };
 
-function runningPort(): number | undefined {
-  const pidFile = path.join(dataDir, 'pgdata', 'postmaster.pid');
-  if (!existsSync(pidFile)) return undefined;
-  const [pid, , , port] = readFileSync(pidFile, 'utf8').split('\n');
-  try {
-    process.kill(Number(pid), 0);
-    return Number(port);
-  } catch {
-    return undefined;
-  }
-}
-
-let port = runningPort();
+let port = livePostmaster(recordedPgdata(dataDir) ?? path.join(dataDir, 'pgdata'))?.port;
 const owned = port === undefined ? await startPostgres({ dataDir }) : undefined;
 port ??= owned?.port;
 const client = new pg.Client({

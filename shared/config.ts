@@ -1,9 +1,15 @@
 import type { DbRole } from './auth/db-roles';
 import * as z from './zod';
 
+/** What each integer setting allows, so a start-up error can say it (local/settings.ts). */
+export const envIntRanges = new WeakMap<object, { readonly min: number; readonly max: number }>();
+
 /** An integer environment variable within [min, max], `fallback` when unset. */
-export const envInt = (min: number, max: number, fallback: number) =>
-  z._default(z.coerce.number().check(z.int(), z.gte(min), z.lte(max)), fallback);
+export const envInt = (min: number, max: number, fallback: number) => {
+  const schema = z._default(z.coerce.number().check(z.int(), z.gte(min), z.lte(max)), fallback);
+  envIntRanges.set(schema, { min, max });
+  return schema;
+};
 const arn = () => z.optional(z.string().check(z.startsWith('arn:')));
 
 /**
@@ -11,7 +17,7 @@ const arn = () => z.optional(z.string().check(z.startsWith('arn:')));
  * the database roles it may use (cdk/ wires them from the RBAC policy), so a missing one is a
  * deployment error that fails loudly on first use, not a silent fallback to another role.
  */
-const envSchema = z.object({
+export const envSchema = z.object({
   AWS_REGION: z._default(z.string().check(z.minLength(1)), 'us-east-1'),
   BANK_DB_CLUSTER_ARN: arn(),
   BANK_DB_NAME: z._default(z.string().check(z.regex(/^[a-z_][a-z0-9_]{0,62}$/)), 'bank'),

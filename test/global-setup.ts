@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { prepareDatabase } from '../local/bootstrap';
-import { startPostgres } from '../local/postgres';
+import { type LocalPostgres, startPostgres } from '../local/postgres';
 import { dbRoles } from '../shared/auth/db-roles';
 
 export interface TestCluster {
@@ -27,7 +27,18 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bank-test-'));
-  const server = await startPostgres({ dataDir, ephemeral: true, maxConnections: 400 });
+  let server: LocalPostgres;
+  try {
+    server = await startPostgres({ dataDir, ephemeral: true, maxConnections: 400 });
+  } catch (error) {
+    await rm(dataDir, { recursive: true, force: true });
+    // One line that says what happened and what to do, not an unhandled error with a stack.
+    const message = `the test PostgreSQL did not start: ${error instanceof Error ? error.message : String(error)}`;
+    console.error(`error: ${message}`);
+    const failure = new Error(message);
+    failure.stack = message;
+    throw failure;
+  }
   try {
     const passwords = Object.fromEntries(
       dbRoles.map((r) => [r, randomBytes(18).toString('base64url')]),

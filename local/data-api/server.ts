@@ -76,6 +76,8 @@ export interface DataApiServer {
   /** Sets the wait before each answer (see DataApiServerOptions.latencyMsCell); 0 turns it off. */
   setLatencyMs(ms: number): void;
   close(): Promise<void>; // rolls back open transactions, ends all pools, closes the HTTP server; leaves no handles
+  /** Resolves with the reason when the server stops serving without close() (its thread died). */
+  readonly failed?: Promise<string>;
 }
 
 /** The service's documented request cap (headers and JSON included; the body alone is checked here). */

@@ -17,7 +17,9 @@ export interface DataApiThreadOptions
 
 const startTimeoutMs = 30_000;
 
-export async function startDataApiServerThread(options: DataApiThreadOptions): Promise<DataApiServer> {
+export async function startDataApiServerThread(
+  options: DataApiThreadOptions,
+): Promise<DataApiServer & { crash(): Promise<void> }> {
   const { secrets, ...serverOptions } = options;
   const callCounters = new Int32Array(new SharedArrayBuffer(4 * operationNames.length));
   const latencyMsCell = new Int32Array(new SharedArrayBuffer(4));
@@ -55,14 +57,25 @@ export async function startDataApiServerThread(options: DataApiThreadOptions): P
 
   // A server that dies after starting leaves every database call failing: say so loudly.
   let closing: Promise<void> | undefined;
+  let fail: (reason: string) => void = () => undefined;
+  const failed = new Promise<string>((resolve) => {
+    fail = resolve;
+  });
   worker.on('error', (error) => {
     console.error(`local Data API thread failed: ${error.stack ?? error.message}`);
+    if (!closing) fail(`the local Data API thread failed: ${error.message}`);
   });
+  let exited = false;
   worker.on('exit', (code) => {
-    if (!closing) console.error(`local Data API thread exited unexpectedly (code ${code})`);
+    exited = true;
+    if (!closing) {
+      console.error(`local Data API thread exited unexpectedly (code ${code})`);
+      fail(`the local Data API thread exited unexpectedly (code ${code})`);
+    }
   });
 
   const shutdown = async (): Promise<void> => {
+    if (exited) return;
     const closed = new Promise<void>((resolve) => {
       worker.on('message', (message: ThreadMessage) => {
         if (message.type === 'closed') resolve();
@@ -79,6 +92,11 @@ export async function startDataApiServerThread(options: DataApiThreadOptions): P
     port: ready.port,
     stats: callStats(callCounters),
     setLatencyMs: (ms) => setLatencyMs(latencyMsCell, ms),
+    failed,
+    /** Ends the thread as a crash would (tests of what the owner does then). */
+    crash: async () => {
+      await worker.terminate();
+    },
     close() {
       closing ??= shutdown();
       return closing;

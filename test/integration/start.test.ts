@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../local/postgres';
+import { freePort, recordedPgdata } from '../../local/postgres';
+import { removeDataDir } from '../helpers/process';
 
 /** `npm start` end to end, as a user runs it: a real child process, real signals. */
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -56,7 +57,7 @@ function alive(pid: number): boolean {
 describe('npm start', () => {
   const dirs: string[] = [];
   afterAll(async () => {
-    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+    for (const dir of dirs) await removeDataDir(dir);
   });
 
   it('serves /health, stops PostgreSQL on SIGTERM, and reuses its data on the next start', async () => {
@@ -77,7 +78,7 @@ describe('npm start', () => {
       body: JSON.stringify({ username: 'admin', password }),
     });
     const postmasterPid = Number(
-      (await readFile(path.join(dataDir, 'pgdata', 'postmaster.pid'), 'utf8')).split('\n')[0],
+      (await readFile(path.join(recordedPgdata(dataDir) ?? '', 'postmaster.pid'), 'utf8')).split('\n')[0],
     );
     const keyFile = path.join(dataDir, 'data-api-credentials.json');
     const keyMode = (await stat(keyFile)).mode & 0o777;
@@ -87,7 +88,7 @@ describe('npm start', () => {
 
     // Assess
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'ok' });
+    expect(await health.json()).toEqual({ status: 'ok', database: 'up' });
     expect(login.status).toBe(200);
     expect(firstExit).toBe(0);
     expect(postmasterPid).toBeGreaterThan(0);
@@ -147,11 +148,38 @@ describe('npm start', () => {
     const run = start({ PORT: String(await freePort()), BANK_DATA_DIR: dataDir, BANK_AUDIT_SETTLE_S: '-5' });
     const code = await run.exited;
     // Assess
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(run.output()).toMatch(
-      /^error: invalid audit sealer settings \(BANK_AUDIT_SETTLE_S: Too small: expected number to be >=0\)$/m,
+      /^error: BANK_AUDIT_SETTLE_S="-5" is not allowed: use an integer from 0 to 3600$/m,
     );
     expect(existsSync(path.join(dataDir, 'pgdata'))).toBe(false);
+  }, 60_000);
+
+  it('says in one line that the cluster is of another PostgreSQL version, and exits non-zero', async () => {
+    // Prepare: a data directory whose cluster an older PostgreSQL made
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'bank-start-'));
+    dirs.push(dataDir);
+    const pgdata = path.join(dataDir, 'pgdata');
+    await mkdir(pgdata, { mode: 0o700 });
+    await writeFile(path.join(pgdata, 'PG_VERSION'), '16\n');
+    await writeFile(path.join(dataDir, 'cluster.json'), JSON.stringify({ superuserPassword: 'x', pgdata }));
+    // Act
+    const run = start({ PORT: String(await freePort()), BANK_DATA_DIR: dataDir });
+    const code = await run.exited;
+    // Assess
+    expect(code).toBe(1);
+    expect(
+      run
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('error:')),
+    ).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^error: the cluster in ${pgdata} was made by PostgreSQL 16; this is PostgreSQL 18\\S*: back it up with that version, then move it away or set BANK_DATA_DIR to a new directory$`,
+        ),
+      ),
+    ]);
   }, 60_000);
 
   it('says in one line that the data directory is unusable, and exits non-zero', async () => {
