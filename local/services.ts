@@ -1,5 +1,7 @@
 import { routes } from '../functions/routes';
 import { type DbRole, dbRoles } from '../shared/auth/db-roles';
+import { outcomeOf } from '../shared/errors';
+import { recordRefusal } from '../shared/middleware/audit';
 import { type DataApiServer, type DbCredentials, startDataApiServer } from './data-api/server';
 import { startDataApiServerThread } from './data-api/thread';
 import { type Gateway, startGateway } from './gateway';
@@ -60,6 +62,7 @@ export async function startServices(options: ServicesOptions): Promise<Services>
     BANK_DB_SECRET_ARN_BANK_CUSTOMER: localSecretArn('bank_customer'),
     BANK_DB_SECRET_ARN_BANK_TELLER: localSecretArn('bank_teller'),
     BANK_DB_SECRET_ARN_BANK_ADMIN: localSecretArn('bank_admin'),
+    BANK_DB_SECRET_ARN_BANK_AUTH: localSecretArn('bank_auth'),
     BANK_DATA_API_ENDPOINT: dataApi.url,
     BANK_JWT_SECRET: options.jwtSecret,
     ...options.env,
@@ -68,6 +71,22 @@ export async function startServices(options: ServicesOptions): Promise<Services>
   try {
     gateway = await startGateway({
       routes,
+      // A body over the gateway's limit never reaches a handler; its audit event is written the
+      // way the audit middleware writes any refusal (routes without a database have none).
+      onRefusedBeforeHandler: async (refusal) => {
+        const route = routes.find((r) => r.name === refusal.route.name);
+        if (!route || route.name === 'health' || route.name === 'openapi') return;
+        await recordRefusal({
+          route: route.name,
+          outcome: outcomeOf(refusal.status),
+          details: { status: refusal.status, code: refusal.code },
+          actor: 'anonymous',
+          sessionId: undefined,
+          requestId: refusal.requestId,
+          ip: refusal.sourceIp,
+          userAgent: refusal.userAgent,
+        });
+      },
       host: options.host ?? '127.0.0.1',
       ...(options.port !== undefined ? { port: options.port } : {}),
     });

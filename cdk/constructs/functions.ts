@@ -16,6 +16,7 @@ export const secretEnvKey: Readonly<Record<DbRole, BankEnvKey>> = {
   bank_customer: 'BANK_DB_SECRET_ARN_BANK_CUSTOMER',
   bank_teller: 'BANK_DB_SECRET_ARN_BANK_TELLER',
   bank_admin: 'BANK_DB_SECRET_ARN_BANK_ADMIN',
+  bank_auth: 'BANK_DB_SECRET_ARN_BANK_AUTH',
 };
 
 /** Routes that neither touch the database nor verify tokens. */
@@ -121,6 +122,7 @@ export class BankFunctions extends Construct {
       BANK_DB_SECRET_ARN_BANK_CUSTOMER: database.roleSecrets.bank_customer.secretArn,
       BANK_DB_SECRET_ARN_BANK_TELLER: database.roleSecrets.bank_teller.secretArn,
       BANK_DB_SECRET_ARN_BANK_ADMIN: database.roleSecrets.bank_admin.secretArn,
+      BANK_DB_SECRET_ARN_BANK_AUTH: database.roleSecrets.bank_auth.secretArn,
     };
     const fn = new BankFunction(this, 'Migrate', {
       entry,
@@ -138,6 +140,7 @@ export class BankFunctions extends Construct {
       database.roleSecrets.bank_customer,
       database.roleSecrets.bank_teller,
       database.roleSecrets.bank_admin,
+      database.roleSecrets.bank_auth,
     ]);
     return fn;
   }

@@ -135,6 +135,7 @@ const roleSecretIds: Record<DbRole, string> = {
   bank_customer: logicalIdOf(stack.database.roleSecrets.bank_customer),
   bank_teller: logicalIdOf(stack.database.roleSecrets.bank_teller),
   bank_admin: logicalIdOf(stack.database.roleSecrets.bank_admin),
+  bank_auth: logicalIdOf(stack.database.roleSecrets.bank_auth),
 };
 const masterSecretId = logicalIdOf(stack.database.masterSecret);
 const clusterId = logicalIdOf(stack.database.cluster);
