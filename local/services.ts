@@ -1,7 +1,6 @@
 import { routes } from '../functions/routes';
 import { type DbRole, dbRoles } from '../shared/auth/db-roles';
 import { outcomeOf } from '../shared/errors';
-import { recordRefusal } from '../shared/middleware/audit';
 import { type DataApiServer, type DbCredentials, startDataApiServer } from './data-api/server';
 import { startDataApiServerThread } from './data-api/thread';
 import { type Gateway, startGateway } from './gateway';
@@ -76,6 +75,9 @@ export async function startServices(options: ServicesOptions): Promise<Services>
       onRefusedBeforeHandler: async (refusal) => {
         const route = routes.find((r) => r.name === refusal.route.name);
         if (!route || route.name === 'health' || route.name === 'openapi') return;
+        // Imported here, not at the top: the handlers' modules (and the logger they configure from
+        // the environment) must load only after the environment below is set.
+        const { recordRefusal } = await import('../shared/middleware/audit');
         await recordRefusal({
           route: route.name,
           outcome: outcomeOf(refusal.status),
