@@ -41,16 +41,22 @@ export function benchAccountNo(index: number): string {
   return accountNo;
 }
 
+/** bank_pin_cost() in migrations/functions/bank_pin_cost.sql. */
+export const pinBcryptCost = 4;
+
 export async function createFixtures(bank: LocalBank, options: FixtureOptions): Promise<Fixtures> {
   const tellerPassword = randomBytes(12).toString('base64url');
   const customerPassword = randomBytes(12).toString('base64url');
   // Not all-same digits, not a straight sequence: a PIN the API accepts.
   const pin = '2580';
-  const [tellerHash, customerHash, pinHash] = await Promise.all([
+  const [tellerHash, customerHash, pinHash2b] = await Promise.all([
     bcrypt.hash(tellerPassword, options.bcryptCost),
     bcrypt.hash(customerPassword, options.bcryptCost),
-    bcrypt.hash(pin, options.bcryptCost),
+    // PINs are compared by PostgreSQL (pgcrypto): the $2a$ form at the database's PIN cost, as
+    // bank_pin_hash writes them ($2b$ and $2a$ are the same hash; pgcrypto reads only $2a$).
+    bcrypt.hash(pin, pinBcryptCost),
   ]);
+  const pinHash = `$2a$${pinHash2b.slice(4)}`;
   const customerCount = Math.ceil(options.accounts / options.accountsPerCustomer);
   const customerNames = Array.from(
     { length: customerCount },

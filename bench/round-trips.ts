@@ -36,7 +36,8 @@ interface Probe {
 }
 
 function targetFor(probe: Probe): number | undefined {
-  if (probe.kind === 'money') return probe.caller === 'customer' ? 2 : 1;
+  // One call per money movement for every caller: a customer's PIN is compared in that call.
+  if (probe.kind === 'money') return 1;
   if (probe.kind === 'read') return 1;
   return undefined;
 }

@@ -1,6 +1,5 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { hashSecret } from '../shared/auth/passwords';
 import { p } from '../shared/db/data-api';
 import type { BankContext } from '../shared/middleware/context';
 import { bankStack } from '../shared/middleware/stack';
@@ -12,10 +11,11 @@ import type * as z from '../shared/zod';
 const core = async (_event: APIGatewayProxyEventV2, context: BankContext) => {
   const body = context.bank.input.body as z.output<typeof createAccountBody>;
   return respond(
-    await runOperation(context, 'SELECT bank_account_create(:ctx, :ownerId, :name, :pinHash)::text', [
+    await runOperation(context, 'SELECT bank_account_create(:ctx, :ownerId, :name, :pin)::text', [
       p.uuid('ownerId', body.ownerId),
       p.text('name', body.name),
-      p.text('pinHash', await hashSecret(body.pin)),
+      // The PIN is hashed by the database (bank_pin_hash), in the form it verifies.
+      p.text('pin', body.pin),
     ]),
   );
 };

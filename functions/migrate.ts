@@ -2,13 +2,13 @@ import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { dbRoles } from '../shared/auth/db-roles';
 import { dataApiExecutor } from '../shared/db/data-api-executor';
-import { loadMigrations, runMigrations } from '../shared/db/migrate';
+import { loadMigrationSet, runMigrations } from '../shared/db/migrate';
 import { logger } from '../shared/logger';
 import * as z from '../shared/zod';
 
 /**
  * Deploy-time migration runner (a CDK trigger runs it after the cluster exists): applies
- * migrations/ through the Data API as the master user, then sets each application role's
+ * migrations/ (numbered files, then the function files of migrations/functions/) through the Data API as the master user, then sets each application role's
  * password from its own secret, so the passwords exist only in Secrets Manager.
  */
 const env = z
@@ -20,6 +20,7 @@ const env = z
     BANK_DB_SECRET_ARN_BANK_CUSTOMER: z.string().check(z.startsWith('arn:')),
     BANK_DB_SECRET_ARN_BANK_TELLER: z.string().check(z.startsWith('arn:')),
     BANK_DB_SECRET_ARN_BANK_ADMIN: z.string().check(z.startsWith('arn:')),
+    BANK_DB_SECRET_ARN_BANK_AUTH: z.string().check(z.startsWith('arn:')),
     BANK_MIGRATIONS_DIR: z._default(z.string().check(z.minLength(1)), '/var/task/migrations'),
   })
   .parse(process.env);
@@ -34,12 +35,16 @@ export const handler = async (): Promise<{ applied: string[]; alreadyApplied: nu
     secretArn: env.BANK_DB_MASTER_SECRET_ARN,
     database: env.BANK_DB_NAME,
   };
-  const report = await runMigrations(dataApiExecutor(target), await loadMigrations(env.BANK_MIGRATIONS_DIR));
+  const report = await runMigrations(
+    dataApiExecutor(target),
+    await loadMigrationSet(env.BANK_MIGRATIONS_DIR),
+  );
   const sm = new SecretsManagerClient({ region: env.AWS_REGION });
-  const arns = {
+  const arns: Record<(typeof dbRoles)[number], string> = {
     bank_customer: env.BANK_DB_SECRET_ARN_BANK_CUSTOMER,
     bank_teller: env.BANK_DB_SECRET_ARN_BANK_TELLER,
     bank_admin: env.BANK_DB_SECRET_ARN_BANK_ADMIN,
+    bank_auth: env.BANK_DB_SECRET_ARN_BANK_AUTH,
   };
   for (const role of dbRoles) {
     const secret = await sm.send(new GetSecretValueCommand({ SecretId: arns[role] }));

@@ -20,6 +20,8 @@ export const routes = [
   { name: 'health', method: 'GET', path: '/health', entry: 'health' },
   { name: 'openapi', method: 'GET', path: '/openapi.json', entry: 'openapi' },
   { name: 'auth.login', method: 'POST', path: '/auth/login', entry: 'auth-login' },
+  { name: 'auth.logout', method: 'POST', path: '/auth/logout', entry: 'auth-logout' },
+  { name: 'auth.refresh', method: 'POST', path: '/auth/refresh', entry: 'auth-refresh' },
   { name: 'me.get', method: 'GET', path: '/me', entry: 'me-get' },
   { name: 'users.create', method: 'POST', path: '/users', entry: 'users-create' },
   { name: 'users.list', method: 'GET', path: '/users', entry: 'users-list' },

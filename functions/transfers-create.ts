@@ -14,7 +14,6 @@ const core = async (_event: APIGatewayProxyEventV2, context: BankContext) => {
   const amountMinor = parseAmountMinor(body.amount);
   return moveMoney(context, {
     action: 'transfers.create',
-    pinAccountNo: body.fromAccountNo,
     pin: body.pin,
     request: {
       fromAccountNo: body.fromAccountNo,
@@ -22,14 +21,13 @@ const core = async (_event: APIGatewayProxyEventV2, context: BankContext) => {
       amount: body.amount,
       memo: body.memo,
     },
-    details: { fromAccountNo: body.fromAccountNo, toAccountNo: body.toAccountNo, amount: body.amount },
-    sql: 'SELECT bank_transfer(:ctx, :from, :to, :amount::bigint, :memo, :pinVerified, :idemKey, :idemHash)::text',
-    params: (pinVerified, idemKey, idemHash) => [
+    sql: 'SELECT bank_transfer(:ctx, :from, :to, :amount::bigint, :memo, :pin, :idemKey, :idemHash)::text',
+    params: (pin, idemKey, idemHash) => [
       p.text('from', body.fromAccountNo),
       p.text('to', body.toAccountNo),
       p.bigint('amount', amountMinor),
       p.text('memo', body.memo),
-      p.bool('pinVerified', pinVerified),
+      p.text('pin', pin),
       p.text('idemKey', idemKey),
       p.text('idemHash', idemHash),
     ],

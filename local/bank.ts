@@ -61,7 +61,15 @@ export const dataApiCredentialsFile = 'data-api-credentials.json';
 
 async function loadOrCreateSecrets(dataDir: string): Promise<SecretsFile> {
   const file = path.join(dataDir, 'secrets.json');
-  if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as SecretsFile;
+  if (existsSync(file)) {
+    const existing = JSON.parse(await readFile(file, 'utf8')) as SecretsFile;
+    // A data directory from before a role was added gets a password for the new role.
+    const missing = dbRoles.filter((r) => typeof existing.rolePasswords[r] !== 'string');
+    if (missing.length === 0) return existing;
+    for (const r of missing) existing.rolePasswords[r] = randomBytes(24).toString('base64url');
+    await writeFile(file, JSON.stringify(existing), { mode: 0o600 });
+    return existing;
+  }
   const secrets: SecretsFile = {
     rolePasswords: Object.fromEntries(
       dbRoles.map((r) => [r, randomBytes(24).toString('base64url')]),

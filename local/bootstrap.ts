@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type DbRole, dbRoles } from '../shared/auth/db-roles';
-import { loadMigrations, type MigrationReport, runMigrations } from '../shared/db/migrate';
+import { loadMigrationSet, type MigrationReport, runMigrations } from '../shared/db/migrate';
 import { pgExecutor } from './pg-executor';
 import type { LocalPostgres } from './postgres';
 
@@ -30,7 +30,7 @@ export async function prepareDatabase(
   const client = server.client(database);
   await client.connect();
   try {
-    const report = await runMigrations(pgExecutor(client), await loadMigrations(migrationsDir));
+    const report = await runMigrations(pgExecutor(client), await loadMigrationSet(migrationsDir));
     for (const role of dbRoles) {
       await client.query('SELECT bank_set_role_password($1, $2)', [role, rolePasswords[role]]);
     }

@@ -35,6 +35,21 @@ export interface GatewayOptions {
   readonly stage?: string; // default '$default'
   readonly apiId?: string; // default 'local'
   readonly functionTimeoutMs?: number; // default 29_000 (API Gateway's integration timeout) -> 503/504 problem+json when exceeded
+  /**
+   * Told about a request to a known route that the gateway itself refused (413: the body is over
+   * the limit) before any handler ran, so that it can leave the request's audit event as the
+   * audit middleware would have. Its failure is logged; the 413 stands.
+   */
+  readonly onRefusedBeforeHandler?: (refusal: GatewayRefusal) => Promise<void>;
+}
+
+export interface GatewayRefusal {
+  readonly route: GatewayRoute;
+  readonly status: number;
+  readonly code: string;
+  readonly requestId: string;
+  readonly sourceIp: string;
+  readonly userAgent: string;
 }
 
 export interface Gateway {
@@ -136,15 +151,31 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return;
     }
 
+    // The audit event is written before the answer, as a handler's would be.
+    const refusedTooLarge = async (): Promise<void> => {
+      try {
+        await options.onRefusedBeforeHandler?.({
+          route: match.route,
+          status: 413,
+          code: 'PAYLOAD_TOO_LARGE',
+          requestId,
+          sourceIp: normalizeIp(req.socket.remoteAddress),
+          userAgent: req.headers['user-agent'] ?? '',
+        });
+      } catch (error) {
+        logError(requestId, `${method} ${match.route.path}`, error);
+      }
+      sendTooLarge(req, res, bodyLimit, requestId);
+    };
     const declaredLength = contentLengthOf(req.headers);
     if (declaredLength !== undefined && declaredLength > bodyLimit) {
-      sendTooLarge(req, res, bodyLimit, requestId);
+      await refusedTooLarge();
       return;
     }
     if (expectsContinue) res.writeContinue();
     const body = await readBody(req, bodyLimit);
     if (body === 'too-large') {
-      sendTooLarge(req, res, bodyLimit, requestId);
+      await refusedTooLarge();
       return;
     }
     // The client went away mid-upload: there is no one to answer and nothing to invoke.

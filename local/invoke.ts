@@ -11,6 +11,7 @@
  * terminal) and sends the token, so the login path, its rate limits and its audit apply. Prints
  * the handler's result as JSON; handler logs go to stderr.
  */
+
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -18,6 +19,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { DbRole } from '../shared/auth/db-roles';
 
 // Handler logs are for the operator, the result is for the pipe; WARN unless asked for more.
 process.env.POWERTOOLS_LOG_LEVEL ||= 'WARN';
@@ -156,7 +158,7 @@ try {
   if (!existsSync(secretsFile))
     throw new InvokeError(`no bank data in ${dataDir}; run npm start first or set BANK_DATA_DIR`);
   const secrets = JSON.parse(await readFile(secretsFile, 'utf8')) as {
-    rolePasswords: Record<'bank_customer' | 'bank_teller' | 'bank_admin', string>;
+    rolePasswords: Record<DbRole, string>;
     jwtSecret: string;
   };
   const live = livePostmaster(recordedPgdata(dataDir) ?? path.join(dataDir, 'pgdata'));

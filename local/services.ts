@@ -1,5 +1,6 @@
 import { routes } from '../functions/routes';
 import { type DbRole, dbRoles } from '../shared/auth/db-roles';
+import { outcomeOf } from '../shared/errors';
 import { generateAccessKey } from './data-api/credentials';
 import { type DataApiServer, type DbCredentials, startDataApiServer } from './data-api/server';
 import type { AccessKey } from './data-api/sigv4';
@@ -78,6 +79,7 @@ export async function startServices(options: ServicesOptions): Promise<Services>
     BANK_DB_SECRET_ARN_BANK_CUSTOMER: localSecretArn('bank_customer'),
     BANK_DB_SECRET_ARN_BANK_TELLER: localSecretArn('bank_teller'),
     BANK_DB_SECRET_ARN_BANK_ADMIN: localSecretArn('bank_admin'),
+    BANK_DB_SECRET_ARN_BANK_AUTH: localSecretArn('bank_auth'),
     BANK_DATA_API_ENDPOINT: dataApi.url,
     BANK_JWT_SECRET: options.jwtSecret,
     ...options.env,
@@ -86,6 +88,25 @@ export async function startServices(options: ServicesOptions): Promise<Services>
   try {
     gateway = await startGateway({
       routes,
+      // A body over the gateway's limit never reaches a handler; its audit event is written the
+      // way the audit middleware writes any refusal (routes without a database have none).
+      onRefusedBeforeHandler: async (refusal) => {
+        const route = routes.find((r) => r.name === refusal.route.name);
+        if (!route || route.name === 'health' || route.name === 'openapi') return;
+        // Imported here, not at the top: the handlers' modules (and the logger they configure from
+        // the environment) must load only after the environment below is set.
+        const { recordRefusal } = await import('../shared/middleware/audit');
+        await recordRefusal({
+          route: route.name,
+          outcome: outcomeOf(refusal.status),
+          details: { status: refusal.status, code: refusal.code },
+          actor: 'anonymous',
+          sessionId: undefined,
+          requestId: refusal.requestId,
+          ip: refusal.sourceIp,
+          userAgent: refusal.userAgent,
+        });
+      },
       host: options.host ?? '127.0.0.1',
       ...(options.port !== undefined ? { port: options.port } : {}),
     });

@@ -24,6 +24,7 @@ export const envSchema = z.object({
   BANK_DB_SECRET_ARN_BANK_CUSTOMER: arn(),
   BANK_DB_SECRET_ARN_BANK_TELLER: arn(),
   BANK_DB_SECRET_ARN_BANK_ADMIN: arn(),
+  BANK_DB_SECRET_ARN_BANK_AUTH: arn(),
   /** Local only: the local Data API server. Unset in the cloud. */
   BANK_DATA_API_ENDPOINT: z.optional(z.url()),
   /** Local only: the HS256 signing key itself. In the cloud, BANK_JWT_SECRET_ARN names it. */
@@ -31,7 +32,6 @@ export const envSchema = z.object({
   BANK_JWT_SECRET_ARN: arn(),
   BANK_JWT_ISSUER: z._default(z.string().check(z.minLength(1)), 'https://bank.local/'),
   BANK_JWT_AUDIENCE: z._default(z.string().check(z.minLength(1)), 'bank-api'),
-  BANK_MAX_PIN_ATTEMPTS: envInt(1, 10, 3),
   BANK_BCRYPT_COST: envInt(4, 15, 10),
   BANK_LOGIN_USER_FAILURES_MAX: envInt(1, 1000, 10),
   BANK_LOGIN_IP_FAILURES_MAX: envInt(1, 10000, 50),
@@ -63,6 +63,7 @@ export function secretArnFor(role: DbRole): string {
     bank_customer: c.BANK_DB_SECRET_ARN_BANK_CUSTOMER,
     bank_teller: c.BANK_DB_SECRET_ARN_BANK_TELLER,
     bank_admin: c.BANK_DB_SECRET_ARN_BANK_ADMIN,
+    bank_auth: c.BANK_DB_SECRET_ARN_BANK_AUTH,
   }[role];
   if (!arn) throw new ConfigError(`this function has no secret for database role ${role}`);
   return arn;

@@ -57,10 +57,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       summary: spec.summary,
       parameters: parametersOf(spec),
       responses: {
-        [String(spec.successStatus)]: {
-          description: 'Success',
-          content: { 'application/json': { schema: schemaOf(spec.response, 'output') } },
-        },
+        [String(spec.successStatus)]: spec.response
+          ? {
+              description: 'Success',
+              content: { 'application/json': { schema: schemaOf(spec.response, 'output') } },
+            }
+          : { description: 'Success, no content' },
         '4XX': { description: 'Refused; see `code`', content: problem },
         '500': { description: 'Unexpected; nothing was changed', content: problem },
       },

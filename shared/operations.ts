@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { DbRole } from './auth/db-roles';
-import { keyedDigest, type Principal } from './auth/jwt';
-import { verifySecret } from './auth/passwords';
+import { issueToken, keyedDigest, type Principal, tokenLifetimeS } from './auth/jwt';
 import { dbRoleOf } from './auth/policy';
-import { config } from './config';
 import { callJson, expectSuccess, type OperationResult, type Param, p } from './db/data-api';
 import { UnauthenticatedError, ValidationError } from './errors';
 import { type HttpResult, json } from './http';
@@ -20,11 +18,15 @@ export function principalOf(context: BankContext): Principal {
   return principal;
 }
 
-/** The request context every SQL operation receives (and writes into its audit event). */
+/**
+ * The request context every SQL operation receives: the session (the token's sid), from which
+ * the database derives the acting user and role, and what the gateway saw (request id, source
+ * IP, user agent) for the audit event. Never an actor id.
+ */
 export function requestCtx(context: BankContext): Record<string, string> {
   const { principal, requestId, ip, userAgent } = context.bank;
   return {
-    ...(principal ? { actorId: principal.userId } : {}),
+    ...(principal ? { sid: principal.sessionId } : {}),
     requestId,
     ip,
     userAgent,
@@ -46,6 +48,20 @@ export async function runOperation(
   return expectSuccess(raw);
 }
 
+/** The answer of a login and of a refresh: a token of the session `sessionId` for `user`. */
+export async function sessionResponse(
+  sessionId: string,
+  user: { id: string; username: string; role: Principal['role']; createdAt: string },
+): Promise<HttpResult> {
+  const accessToken = await issueToken({
+    userId: user.id,
+    username: user.username,
+    role: user.role,
+    sessionId,
+  });
+  return json(200, { accessToken, tokenType: 'Bearer', expiresIn: tokenLifetimeS, user });
+}
+
 export function respond(result: OperationResult): HttpResult {
   return json(result.status, result.body, result.replayed ? { 'idempotent-replayed': 'true' } : {});
 }
@@ -58,14 +74,18 @@ export function encodeCursor(position: number | null | undefined): string | null
   return Buffer.from(`v1:${position}`, 'utf8').toString('base64url');
 }
 
+/** Positions are PostgreSQL bigint sequence values: nothing above this is a position. */
+const cursorPositionMax = 9_223_372_036_854_775_807n;
+
 export function decodeCursor(cursor: string | undefined): bigint | null {
   if (cursor === undefined) return null;
   const match = /^v1:([1-9][0-9]{0,18})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match?.[1])
+  const position = match?.[1] === undefined ? undefined : BigInt(match[1]);
+  if (position === undefined || position > cursorPositionMax)
     throw new ValidationError('the cursor is not valid', [
       { path: 'query.cursor', message: 'is not a cursor from this API' },
     ]);
-  return BigInt(match[1]);
+  return position;
 }
 
 export function listResponse(result: OperationResult): HttpResult {
@@ -99,21 +119,17 @@ export function requestHash(route: string, request: Record<string, unknown>): st
 
 export interface Movement {
   readonly action: 'accounts.deposit' | 'accounts.withdraw' | 'transfers.create';
-  /** The account whose PIN a customer must give (the debited one for a transfer). */
-  readonly pinAccountNo: string;
   readonly pin: string | undefined;
   /** Hashed for Idempotency-Key binding (the PIN is added as a keyed digest). */
   readonly request: Record<string, unknown>;
-  readonly details: Record<string, unknown>;
   readonly sql: string;
-  readonly params: (pinVerified: boolean, idemKey: string | null, idemHash: string | null) => Param[];
+  readonly params: (pin: string | null, idemKey: string | null, idemHash: string | null) => Param[];
 }
 
 /**
- * A money movement. Tellers and admins: one Data API call. Customers: the PIN attempt is first
- * reserved under the account's row lock (call 1; a replayed Idempotency-Key ends here), then
- * bcrypt runs here, then either the movement (call 2, which resets the counter in the same
- * transaction) or the recorded failure (call 2, which may lock the account).
+ * A money movement: ONE Data API call for every role. A customer's PIN goes to the database,
+ * which compares it (pgcrypto) inside the movement's own transaction under the account's row
+ * lock and counts a wrong one; no verdict is ever reached here. Tellers and admins send no PIN.
  */
 export async function moveMoney(context: BankContext, movement: Movement): Promise<HttpResult> {
   const principal = principalOf(context);
@@ -124,46 +140,16 @@ export async function moveMoney(context: BankContext, movement: Movement): Promi
         pin: movement.pin === undefined ? undefined : await keyedDigest(movement.pin),
       })
     : null;
-  let pinVerified = false;
+  let pin: string | null = null;
   if (principal.role === 'customer') {
     if (movement.pin === undefined) {
       throw new ValidationError('a customer must give the account PIN', [
         { path: 'body.pin', message: 'is required' },
       ]);
     }
-    const maxAttempts = config().BANK_MAX_PIN_ATTEMPTS;
-    const reservation = await runOperation(
-      context,
-      'SELECT bank_pin_reserve(:ctx, :action, :accountNo, :maxAttempts::int, :idemKey, :idemHash, :details)::text',
-      [
-        p.text('action', movement.action),
-        p.text('accountNo', movement.pinAccountNo),
-        p.int('maxAttempts', maxAttempts),
-        p.text('idemKey', idemKey),
-        p.text('idemHash', idemHash),
-        p.json('details', movement.details),
-      ],
-    );
-    if (reservation.replayed) return respond(reservation);
-    const pinHash = (reservation as { pinHash?: unknown }).pinHash;
-    if (typeof pinHash !== 'string') throw new Error('PIN reservation returned no hash');
-    context.bank.auditRecorded = false;
-    if (!(await verifySecret(movement.pin, pinHash))) {
-      await runOperation(
-        context,
-        'SELECT bank_pin_failed(:ctx, :action, :accountNo, :maxAttempts::int, :details)::text',
-        [
-          p.text('action', movement.action),
-          p.text('accountNo', movement.pinAccountNo),
-          p.int('maxAttempts', maxAttempts),
-          p.json('details', movement.details),
-        ],
-      );
-      throw new Error('bank_pin_failed returned success');
-    }
-    pinVerified = true;
+    pin = movement.pin;
   }
-  return respond(await runOperation(context, movement.sql, movement.params(pinVerified, idemKey, idemHash)));
+  return respond(await runOperation(context, movement.sql, movement.params(pin, idemKey, idemHash)));
 }
 
 /**
@@ -178,17 +164,15 @@ export function accountMovementCore(kind: 'DEPOSIT' | 'WITHDRAWAL') {
     const amountMinor = parseAmountMinor(body.amount);
     return moveMoney(context, {
       action,
-      pinAccountNo: accountNo,
       pin: body.pin,
       request: { accountNo, amount: body.amount, memo: body.memo },
-      details: { accountNo, amount: body.amount },
-      sql: 'SELECT bank_move(:ctx, :kind, :accountNo, :amount::bigint, :memo, :pinVerified, :idemKey, :idemHash)::text',
-      params: (pinVerified, idemKey, idemHash) => [
+      sql: 'SELECT bank_move(:ctx, :kind, :accountNo, :amount::bigint, :memo, :pin, :idemKey, :idemHash)::text',
+      params: (pin, idemKey, idemHash) => [
         p.text('kind', kind),
         p.text('accountNo', accountNo),
         p.bigint('amount', amountMinor),
         p.text('memo', body.memo),
-        p.bool('pinVerified', pinVerified),
+        p.text('pin', pin),
         p.text('idemKey', idemKey),
         p.text('idemHash', idemHash),
       ],

@@ -229,7 +229,8 @@ export interface RouteSpec {
   readonly body?: z.ZodMiniType;
   readonly params?: z.ZodMiniType;
   readonly query?: z.ZodMiniType;
-  readonly response: z.ZodMiniType;
+  /** The success body; absent for 204 No Content. */
+  readonly response?: z.ZodMiniType;
   readonly successStatus: number;
   /** Money-moving POSTs honour Idempotency-Key. */
   readonly idempotent?: boolean;
@@ -245,6 +246,17 @@ export const routeSpecs = {
   'auth.login': {
     summary: 'Log in; returns a 15-minute bearer token',
     body: loginBody,
+    response: loginResponse,
+    successStatus: 200,
+  },
+  'auth.logout': {
+    summary: 'End this session: every token of it is refused from now on',
+    body: emptyBody,
+    successStatus: 204,
+  },
+  'auth.refresh': {
+    summary: 'A new 15-minute token of the same session (refused once the session has ended)',
+    body: emptyBody,
     response: loginResponse,
     successStatus: 200,
   },

@@ -76,6 +76,7 @@ export class BankDatabase extends Construct {
       bank_customer: this.roleSecret('bank_customer'),
       bank_teller: this.roleSecret('bank_teller'),
       bank_admin: this.roleSecret('bank_admin'),
+      bank_auth: this.roleSecret('bank_auth'),
     };
   }
 

@@ -16,12 +16,12 @@ export const secretEnvKey: Readonly<Record<DbRole, BankEnvKey>> = {
   bank_customer: 'BANK_DB_SECRET_ARN_BANK_CUSTOMER',
   bank_teller: 'BANK_DB_SECRET_ARN_BANK_TELLER',
   bank_admin: 'BANK_DB_SECRET_ARN_BANK_ADMIN',
+  bank_auth: 'BANK_DB_SECRET_ARN_BANK_AUTH',
 };
 
 /** Routes that neither touch the database nor verify tokens. */
 const tokenlessRoutes: ReadonlySet<RouteName> = new Set<RouteName>(['health', 'openapi']);
 
-export const maxPinAttempts = '3';
 export const bcryptCost = '10';
 
 export interface JwtSettings {
@@ -70,7 +70,6 @@ export class BankFunctions extends Construct {
         ...dbEnv,
         BANK_JWT_ISSUER: jwt.issuer,
         BANK_JWT_AUDIENCE: jwt.audience,
-        BANK_MAX_PIN_ATTEMPTS: maxPinAttempts,
         BANK_BCRYPT_COST: bcryptCost,
         ...(tokens ? { BANK_JWT_SECRET_ARN: jwt.secret.secretArn } : {}),
         ...Object.fromEntries(
@@ -121,6 +120,7 @@ export class BankFunctions extends Construct {
       BANK_DB_SECRET_ARN_BANK_CUSTOMER: database.roleSecrets.bank_customer.secretArn,
       BANK_DB_SECRET_ARN_BANK_TELLER: database.roleSecrets.bank_teller.secretArn,
       BANK_DB_SECRET_ARN_BANK_ADMIN: database.roleSecrets.bank_admin.secretArn,
+      BANK_DB_SECRET_ARN_BANK_AUTH: database.roleSecrets.bank_auth.secretArn,
     };
     const fn = new BankFunction(this, 'Migrate', {
       entry,
@@ -138,6 +138,7 @@ export class BankFunctions extends Construct {
       database.roleSecrets.bank_customer,
       database.roleSecrets.bank_teller,
       database.roleSecrets.bank_admin,
+      database.roleSecrets.bank_auth,
     ]);
     return fn;
   }

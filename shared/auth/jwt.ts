@@ -7,7 +7,11 @@ import * as z from '../zod';
 import type { Role } from './policy';
 import { VerifiedTokenCache } from './token-cache';
 
-/** A token lives 15 minutes (DESIGN.md); no refresh tokens: log in again. */
+/**
+ * A token lives 15 minutes (DESIGN.md); POST /auth/refresh trades a live one for a new one of
+ * the same session. The session (8 hours, ended by logout) is checked by the database on every
+ * call, so a token of an ended session is refused even while it is in the cache below.
+ */
 export const tokenLifetimeS = 15 * 60;
 /** Only HS256 is accepted: no `none`, no algorithm taken from the token header. */
 const algorithms = ['HS256'];
@@ -16,12 +20,18 @@ export interface Principal {
   readonly userId: string;
   readonly username: string;
   readonly role: Role;
+  /** The login session (claim `sid`): the database derives the acting user from it alone. */
+  readonly sessionId: string;
 }
+
+/** A session id as the database makes it: 32 random bytes, base64url (bank_session_token). */
+export const sessionIdSchema = z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/));
 
 const claimsSchema = z.object({
   sub: z.uuid(),
   username: usernameSchema,
   role: roleSchema,
+  sid: sessionIdSchema,
   iat: z.number(),
   exp: z.number(),
 });
@@ -74,7 +84,7 @@ async function loadKey(): Promise<Uint8Array> {
 
 export async function issueToken(principal: Principal): Promise<string> {
   const c = config();
-  return new SignJWT({ username: principal.username, role: principal.role })
+  return new SignJWT({ username: principal.username, role: principal.role, sid: principal.sessionId })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(principal.userId)
     .setIssuer(c.BANK_JWT_ISSUER)
@@ -95,14 +105,14 @@ export async function verifyToken(token: string): Promise<Principal> {
       algorithms,
       issuer: c.BANK_JWT_ISSUER,
       audience: c.BANK_JWT_AUDIENCE,
-      requiredClaims: ['sub', 'exp', 'iat'],
+      requiredClaims: ['sub', 'exp', 'iat', 'sid'],
       maxTokenAge: `${tokenLifetimeS}s`,
       clockTolerance: 5,
     });
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success) throw new UnauthenticatedError('the token is not valid');
-    const { sub, username, role, iat, exp } = claims.data;
-    const principal: Principal = Object.freeze({ userId: sub, username, role });
+    const { sub, username, role, sid, iat, exp } = claims.data;
+    const principal: Principal = Object.freeze({ userId: sub, username, role, sessionId: sid });
     // The earlier of jose's two limits, without its clock tolerance.
     verifiedTokens.set(token, principal, Math.min(exp, iat + tokenLifetimeS) * 1000, Date.now());
     return principal;

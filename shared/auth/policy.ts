@@ -21,6 +21,8 @@ export const policy: Record<RouteName, { public: true } | Partial<Record<Role, G
   health: { public: true },
   openapi: { public: true },
   'auth.login': { public: true },
+  'auth.logout': { customer: 'all', teller: 'all', admin: 'all' },
+  'auth.refresh': { customer: 'all', teller: 'all', admin: 'all' },
   'me.get': { customer: 'all', teller: 'all', admin: 'all' },
   'users.create': { teller: 'customersOnly', admin: 'all' },
   'users.list': { admin: 'all' },
@@ -57,11 +59,13 @@ export const dbRoleOf: Record<Role, DbRole> = {
 
 /**
  * The database roles a route's function holds secrets for: those of the roles allowed to call it,
- * plus bank_customer, the least role, which public routes (login) run as and which the audit
- * middleware records refusals with. Routes without database access (health, openapi) get none.
+ * plus bank_customer, the least role, which the audit middleware records refusals with. Login
+ * holds bank_auth alone (the only role that can read a password hash, and all it can do is log
+ * in and record refused logins). Routes without database access (health, openapi) get none.
  */
 export function dbRolesFor(route: RouteName): DbRole[] {
   if (route === 'health' || route === 'openapi') return [];
+  if (route === 'auth.login') return ['bank_auth'];
   const allowed = new Set<DbRole>(['bank_customer']);
   for (const r of roles) if (grantFor(route, r) !== undefined && !isPublic(route)) allowed.add(dbRoleOf[r]);
   return [...allowed];

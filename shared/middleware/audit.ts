@@ -1,17 +1,21 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { RouteName } from '../../functions/routes';
 import { callJson, p } from '../db/data-api';
 import { outcomeOf } from '../errors';
 import { logger } from '../logger';
 import type { BankContext } from './context';
 import { toBankError } from './problem';
 
+const usernamePattern = /^[a-z0-9._-]{3,32}$/;
+
 /**
  * Exactly one audit event per request. Operations write theirs inside their own transaction
  * (the SQL functions), and say so with `auditRecorded`; this middleware writes the event for
  * everything refused before an operation ran (401, 403, 400, 413, 415, 429) or that failed
  * (500, rolled back). It records as bank_customer, the least role, because a refused caller's
- * own role may be one this function holds no secret for.
+ * own role may be one this function holds no secret for; the login function records as
+ * bank_auth, the one role it holds (which may record refused logins and nothing else).
  */
 export function audit(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, BankContext> {
   return {
@@ -31,7 +35,9 @@ export function audit(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyRe
       if (state.route === 'auth.login' && !state.claimedActor) {
         // A refused login is recorded against the username it tried (SQL keeps only valid names).
         const tried = (request.event.body as unknown as { username?: unknown } | undefined)?.username;
-        if (typeof tried === 'string') state.claimedActor = tried;
+        // Only a name that can be a username is repeated to the database (a NUL byte, say, would
+        // make the audit write itself fail); anything else is recorded as anonymous.
+        if (typeof tried === 'string' && usernamePattern.test(tried)) state.claimedActor = tried;
       }
       await record(request.context, outcomeOf(problem.status), {
         status: problem.status,
@@ -48,21 +54,16 @@ async function record(
 ): Promise<void> {
   const state = context.bank;
   try {
-    await callJson(
-      'bank_customer',
-      'SELECT to_jsonb(bank_audit_record(:ctx, :action, :outcome, :details))::text',
-      [
-        p.json('ctx', {
-          actor: state.principal?.username ?? state.claimedActor ?? 'anonymous',
-          requestId: state.requestId,
-          ip: state.ip,
-          userAgent: state.userAgent,
-        }),
-        p.text('action', state.route),
-        p.text('outcome', outcome),
-        p.json('details', details),
-      ],
-    );
+    await recordRefusal({
+      route: state.route,
+      outcome,
+      details,
+      actor: state.principal?.username ?? state.claimedActor ?? 'anonymous',
+      sessionId: state.principal?.sessionId,
+      requestId: state.requestId,
+      ip: state.ip,
+      userAgent: state.userAgent,
+    });
     state.auditRecorded = true;
   } catch (error) {
     // The response stands (it is a refusal or an error already); the gap is logged loudly.
@@ -72,4 +73,39 @@ async function record(
       requestId: state.requestId,
     });
   }
+}
+
+export interface Refusal {
+  readonly route: RouteName;
+  readonly outcome: string;
+  readonly details: Record<string, unknown>;
+  /** Who the request claims to be; the database prefers the live session's user when there is one. */
+  readonly actor: string;
+  readonly sessionId: string | undefined;
+  readonly requestId: string;
+  readonly ip: string;
+  readonly userAgent: string;
+}
+
+/**
+ * Writes one refusal's audit event (never a success: the database refuses those here). Also
+ * used by the local gateway for a body it refuses before any handler runs (413).
+ */
+export async function recordRefusal(refusal: Refusal): Promise<void> {
+  await callJson(
+    refusal.route === 'auth.login' ? 'bank_auth' : 'bank_customer',
+    'SELECT to_jsonb(bank_audit_record(:ctx, :action, :outcome, :details))::text',
+    [
+      p.json('ctx', {
+        actor: refusal.actor,
+        ...(refusal.sessionId === undefined ? {} : { sid: refusal.sessionId }),
+        requestId: refusal.requestId,
+        ip: refusal.ip,
+        userAgent: refusal.userAgent,
+      }),
+      p.text('action', refusal.route),
+      p.text('outcome', refusal.outcome),
+      p.json('details', refusal.details),
+    ],
+  );
 }

@@ -135,6 +135,7 @@ const roleSecretIds: Record<DbRole, string> = {
   bank_customer: logicalIdOf(stack.database.roleSecrets.bank_customer),
   bank_teller: logicalIdOf(stack.database.roleSecrets.bank_teller),
   bank_admin: logicalIdOf(stack.database.roleSecrets.bank_admin),
+  bank_auth: logicalIdOf(stack.database.roleSecrets.bank_auth),
 };
 const masterSecretId = logicalIdOf(stack.database.masterSecret);
 const clusterId = logicalIdOf(stack.database.cluster);
@@ -321,7 +322,6 @@ describe('functions', () => {
         BANK_DB_NAME: 'bank',
         BANK_JWT_ISSUER: defaultSettings.jwtIssuer,
         BANK_JWT_AUDIENCE: defaultSettings.jwtAudience,
-        BANK_MAX_PIN_ATTEMPTS: '3',
         BANK_BCRYPT_COST: '10',
       });
     }
@@ -350,9 +350,16 @@ describe('secret per database role', () => {
   it('keeps the admin secret away from routes admins do not call and the master secret away from all routes', () => {
     const adminRoutes = routes.filter((r) => dbRolesFor(r.name).includes('bank_admin')).map((r) => r.name);
     expect(adminRoutes).not.toContain('auth.login');
+    // Login holds the login-only role alone: no tier secret at all.
     expect(secretResourcesOf(routeFnIds.get('auth.login') ?? '')).toEqual(
-      [roleSecretIds.bank_customer, jwtSecretId].sort(),
+      [roleSecretIds.bank_auth, jwtSecretId].sort(),
     );
+    for (const route of routes) {
+      if (route.name === 'auth.login') continue;
+      expect(secretResourcesOf(routeFnIds.get(route.name) ?? ''), route.name).not.toContain(
+        roleSecretIds.bank_auth,
+      );
+    }
     for (const route of routes) {
       const secrets = secretResourcesOf(routeFnIds.get(route.name) ?? '');
       expect(secrets, route.name).not.toContain(masterSecretId);
@@ -373,6 +380,7 @@ describe('secret per database role', () => {
       BANK_DB_SECRET_ARN_BANK_CUSTOMER: { Ref: roleSecretIds.bank_customer },
       BANK_DB_SECRET_ARN_BANK_TELLER: { Ref: roleSecretIds.bank_teller },
       BANK_DB_SECRET_ARN_BANK_ADMIN: { Ref: roleSecretIds.bank_admin },
+      BANK_DB_SECRET_ARN_BANK_AUTH: { Ref: roleSecretIds.bank_auth },
       BANK_MIGRATIONS_DIR: '/var/task/migrations',
     });
   });
@@ -713,16 +721,19 @@ describe('with real bundling', () => {
     }
   });
 
-  it('ships migrations/ inside the migrate bundle', () => {
+  it('ships migrations/ inside the migrate bundle, its function files included', () => {
     const assetPath = assetDirOf(logicalIdOf(fns.migrate));
-    const shipped = readdirSync(path.join(assetPath, 'migrations')).sort();
-    const source = readdirSync(migrationsDir).sort();
-    expect(shipped).toEqual(source);
-    expect(source.some((f) => f.endsWith('.sql'))).toBe(true);
-    for (const file of source) {
-      expect(readFileSync(path.join(assetPath, 'migrations', file), 'utf8')).toBe(
-        readFileSync(path.join(migrationsDir, file), 'utf8'),
-      );
+    for (const sub of ['', 'functions']) {
+      const shipped = readdirSync(path.join(assetPath, 'migrations', sub)).sort();
+      const source = readdirSync(path.join(migrationsDir, sub)).sort();
+      expect(shipped).toEqual(source);
+      const files = source.filter((f) => f.endsWith('.sql'));
+      expect(files.length).toBeGreaterThan(sub === '' ? 5 : 30);
+      for (const file of files) {
+        expect(readFileSync(path.join(assetPath, 'migrations', sub, file), 'utf8')).toBe(
+          readFileSync(path.join(migrationsDir, sub, file), 'utf8'),
+        );
+      }
     }
   });
 });

@@ -5,6 +5,8 @@
 export const apiContractRoutes: readonly string[] = [
   'GET /health',
   'POST /auth/login',
+  'POST /auth/logout',
+  'POST /auth/refresh',
   'GET /me',
   'POST /users',
   'GET /users',

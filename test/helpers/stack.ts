@@ -44,6 +44,7 @@ export async function startTestStack(options: { env?: Record<string, string> } =
       bank_customer: db.roles.bank_customer.password,
       bank_teller: db.roles.bank_teller.password,
       bank_admin: db.roles.bank_admin.password,
+      bank_auth: db.roles.bank_auth.password,
     },
     jwtSecret: randomBytes(48).toString('base64url'),
     env: {

@@ -260,7 +260,7 @@ describe('Idempotency-Key replay', () => {
     expect(await stateOf(accountNo)).toEqual({ balance: '10.00', ledgerRows: 2, failedAttempts: 0 });
   });
 
-  it("replays a customer's movement without reserving a PIN attempt", async () => {
+  it("replays a customer's movement only after the database has checked the PIN, which resets the count", async () => {
     // Prepare: a customer deposit with a key, then one wrong PIN (count 1).
     const customer = await newCustomer();
     const accountNo = await newAccount(undefined, customer);
@@ -278,14 +278,14 @@ describe('Idempotency-Key replay', () => {
     // Act
     const replay = await post(`/accounts/${accountNo}/deposit`, customer.token, body, key);
 
-    // Assess: a PIN reservation would have left 2, or 0 after a movement; the count is still 1.
+    // Assess: replayed, nothing moved, and the right PIN started the count again.
     expect(replay.status).toBe(200);
     expect(replayed(replay)).toBe('true');
     expect(replay.body).toEqual(first.body);
-    expect(await stateOf(accountNo)).toEqual({ balance: '3.00', ledgerRows: 1, failedAttempts: 1 });
+    expect(await stateOf(accountNo)).toEqual({ balance: '3.00', ledgerRows: 1, failedAttempts: 0 });
   });
 
-  it('treats the same key with another PIN as another request: 422, no PIN attempt, nothing moved', async () => {
+  it('is no PIN oracle: a replay with a wrong PIN is a wrong PIN (403, counted), never 422 or the first response', async () => {
     // Prepare
     const customer = await newCustomer();
     const accountNo = await newAccount(undefined, customer);
@@ -297,16 +297,26 @@ describe('Idempotency-Key replay', () => {
       key,
     );
     expect(first.status).toBe(200);
-    // Act
+    // Act: the same body and key with a wrong PIN, and another wrong PIN.
     const other = await post(
       `/accounts/${accountNo}/deposit`,
       customer.token,
       { amount: '3.00', pin: WRONG_PIN },
       key,
     );
-    // Assess
-    expectProblem(other, 422, 'IDEMPOTENCY_KEY_REUSED');
-    expect(await stateOf(accountNo)).toEqual({ balance: '3.00', ledgerRows: 1, failedAttempts: 0 });
+    const again = await post(
+      `/accounts/${accountNo}/deposit`,
+      customer.token,
+      { amount: '3.00', pin: '5291' },
+      key,
+    );
+    // Assess: exactly what a wrong PIN without a key answers, and counted.
+    expectProblem(other, 403, 'INVALID_PIN');
+    expect(other.body.attemptsRemaining).toBe(2);
+    expect(replayed(other)).toBeNull();
+    expectProblem(again, 403, 'INVALID_PIN');
+    expect(again.body.attemptsRemaining).toBe(1);
+    expect(await stateOf(accountNo)).toEqual({ balance: '3.00', ledgerRows: 1, failedAttempts: 2 });
     const stored = await query<{ request_hash: string }>(
       stack.db,
       'SELECT request_hash FROM idempotency_keys WHERE key = $1',

@@ -7,7 +7,7 @@ import { generateAccessKey } from '../../local/data-api/credentials';
 import { type DataApiServer, startDataApiServer } from '../../local/data-api/server';
 import { pgExecutor } from '../../local/pg-executor';
 import { dataApiExecutor } from '../../shared/db/data-api-executor';
-import { loadMigrations, MigrationError, runMigrations } from '../../shared/db/migrate';
+import { loadFunctionFiles, loadMigrations, MigrationError, runMigrations } from '../../shared/db/migrate';
 
 const cluster = inject('pg');
 const masterArn = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:test-master';
@@ -61,6 +61,7 @@ describe('migration runner', () => {
     const database = await freshDatabase();
     created.push(database);
     const migrations = await loadMigrations(migrationsDir);
+    const functions = await loadFunctionFiles(migrationsDir);
     const executor = dataApiExecutor({
       client: new RDSDataClient({
         endpoint: dataApi.url,
@@ -72,22 +73,27 @@ describe('migration runner', () => {
       database,
     });
     // Act
-    const first = await runMigrations(executor, migrations);
-    const second = await runMigrations(executor, migrations);
+    const first = await runMigrations(executor, { migrations, functions });
+    const second = await runMigrations(executor, { migrations, functions });
     // Assess
-    expect(first).toEqual({ applied: migrations.map((m) => m.name), alreadyApplied: 0 });
-    expect(second).toEqual({ applied: [], alreadyApplied: migrations.length });
+    expect(first).toEqual({
+      applied: migrations.map((m) => m.name),
+      alreadyApplied: 0,
+      functionsApplied: functions.map((f) => f.name),
+    });
+    expect(second).toEqual({ applied: [], alreadyApplied: migrations.length, functionsApplied: [] });
     const client = superuser(database);
     await client.connect();
     const rows = await client.query('SELECT version, name, checksum FROM schema_migrations ORDER BY version');
-    const functions = await client.query(
+    const transfers = await client.query(
       "SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'bank_transfer'",
     );
     await client.end();
     expect(rows.rows).toEqual(
       migrations.map((m) => ({ version: m.version, name: m.name, checksum: m.checksum })),
     );
-    expect(functions.rows[0]).toEqual({ n: 1 });
+    // One bank_transfer: the old signature was dropped by its numbered migration.
+    expect(transfers.rows[0]).toEqual({ n: 1 });
   });
 
   it('refuses to run when an applied file was edited, and changes nothing', async () => {
@@ -98,12 +104,12 @@ describe('migration runner', () => {
     const client = superuser(database);
     await client.connect();
     try {
-      await runMigrations(pgExecutor(client), migrations.slice(0, 2));
+      await runMigrations(pgExecutor(client), { migrations: migrations.slice(0, 2), functions: [] });
       const edited = migrations.map((m, i) =>
         i === 1 ? { ...m, sql: `${m.sql}\n-- edited`, checksum: 'f'.repeat(64) } : m,
       );
       // Act
-      const run = runMigrations(pgExecutor(client), edited);
+      const run = runMigrations(pgExecutor(client), { migrations: edited, functions: [] });
       // Assess
       await expect(run).rejects.toThrow(MigrationError);
       await expect(run).rejects.toThrow(/0002_schema\.sql was edited/);
@@ -134,12 +140,76 @@ describe('migration runner', () => {
     await client.connect();
     try {
       // Act
-      await expect(runMigrations(pgExecutor(client), broken)).rejects.toThrow(/9999_broken\.sql/);
+      await expect(
+        runMigrations(pgExecutor(client), {
+          migrations: broken,
+          functions: await loadFunctionFiles(migrationsDir),
+        }),
+      ).rejects.toThrow(/9999_broken\.sql/);
       // Assess: not even the good files stayed.
       const tables = await client.query(
         "SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'accounts'",
       );
       expect(tables.rows[0]).toEqual({ n: 0 });
+    } finally {
+      await client.end();
+    }
+  });
+  it('re-applies a function file when, and only when, its checksum changes, in the same transaction', async () => {
+    // Prepare
+    const database = await freshDatabase();
+    created.push(database);
+    const migrations = await loadMigrations(migrationsDir);
+    const functions = await loadFunctionFiles(migrationsDir);
+    const client = superuser(database);
+    await client.connect();
+    try {
+      await runMigrations(pgExecutor(client), { migrations, functions });
+      const fmt = functions.find((f) => f.name === 'bank_fmt');
+      expect(fmt).toBeDefined();
+      const changedSql = (fmt?.sql ?? '').replace('::numeric(22, 2)::text', "::numeric(22, 2)::text || ''");
+      expect(changedSql).not.toBe(fmt?.sql);
+      const changed = functions.map((f) =>
+        f.name === 'bank_fmt' ? { ...f, sql: changedSql, checksum: 'e'.repeat(64) } : f,
+      );
+      // Act
+      const report = await runMigrations(pgExecutor(client), { migrations, functions: changed });
+      // Assess: only that file ran again, its new body is live, and its checksum is recorded.
+      expect(report).toEqual({
+        applied: [],
+        alreadyApplied: migrations.length,
+        functionsApplied: ['bank_fmt'],
+      });
+      const body = await client.query("SELECT prosrc FROM pg_proc WHERE proname = 'bank_fmt'");
+      expect(String(body.rows[0]?.prosrc)).toContain("|| ''");
+      const recorded = await client.query("SELECT checksum FROM schema_functions WHERE name = 'bank_fmt'");
+      expect(recorded.rows).toEqual([{ checksum: 'e'.repeat(64) }]);
+      const count = await client.query('SELECT count(*)::int AS n FROM schema_functions');
+      expect(count.rows[0]).toEqual({ n: functions.length });
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('refuses a removed function file whose function no numbered migration dropped, and changes nothing', async () => {
+    // Prepare
+    const database = await freshDatabase();
+    created.push(database);
+    const migrations = await loadMigrations(migrationsDir);
+    const functions = await loadFunctionFiles(migrationsDir);
+    const client = superuser(database);
+    await client.connect();
+    try {
+      await runMigrations(pgExecutor(client), { migrations, functions });
+      const without = functions.filter((f) => f.name !== 'bank_logout');
+      // Act
+      const run = runMigrations(pgExecutor(client), { migrations, functions: without });
+      // Assess
+      await expect(run).rejects.toThrow(/bank_logout\.sql was removed but bank_logout still exists/);
+      const recorded = await client.query(
+        "SELECT count(*)::int AS n FROM schema_functions WHERE name = 'bank_logout'",
+      );
+      expect(recorded.rows[0]).toEqual({ n: 1 });
     } finally {
       await client.end();
     }

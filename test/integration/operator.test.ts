@@ -80,7 +80,7 @@ describe('bad settings', () => {
     const port = String(await freePort());
     // Act
     const cost = start({ BANK_DATA_DIR: dir, PORT: port, BANK_BCRYPT_COST: 'abc' });
-    const attempts = start({ BANK_DATA_DIR: dir, PORT: port, BANK_MAX_PIN_ATTEMPTS: '0' });
+    const attempts = start({ BANK_DATA_DIR: dir, PORT: port, BANK_LOGIN_WINDOW_S: '0' });
     const codes = [await cost.exited, await attempts.exited];
     // Assess
     expect(codes).toEqual([2, 2]);
@@ -93,7 +93,7 @@ describe('bad settings', () => {
       'error: BANK_BCRYPT_COST="abc" is not allowed: use an integer from 4 to 15',
     ]);
     expect(errors(attempts)).toEqual([
-      'error: BANK_MAX_PIN_ATTEMPTS="0" is not allowed: use an integer from 1 to 10',
+      'error: BANK_LOGIN_WINDOW_S="0" is not allowed: use an integer from 1 to 86400',
     ]);
     expect(cost.output()).not.toMatch(/listening/);
     expect(existsSync(dir)).toBe(false);

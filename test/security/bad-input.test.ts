@@ -75,7 +75,7 @@ interface Refusal {
   readonly code: string;
   /** errors[].path that must be named (400s). */
   readonly path?: string;
-  /** The handler saw the request, so it leaves one audit event (the gateway's own 413 does not). */
+  /** Leaves one audit event (default); false only where nothing may be written at all. */
   readonly audited?: boolean;
 }
 
@@ -352,14 +352,27 @@ describe('body shape, JSON and media type', () => {
     );
   });
 
-  it('refuses a body over 1 MiB at the gateway (413 PAYLOAD_TOO_LARGE)', async () => {
-    await expectRefused(
+  it('refuses a body over 1 MiB at the gateway (413 PAYLOAD_TOO_LARGE), audited like any refusal', async () => {
+    // The gateway answers before any function runs; it leaves the request's audit event itself.
+    const response = await expectRefused(
       'POST',
       `/accounts/${accountNo}/deposit`,
       { token: tellerToken, body: { amount: '1.00', memo: 'x'.repeat(1_100_000) } },
-      // The gateway answers before any function runs, so no handler writes an audit event.
-      { status: 413, code: 'PAYLOAD_TOO_LARGE', audited: false },
+      { status: 413, code: 'PAYLOAD_TOO_LARGE' },
     );
+    const events = await query<Record<string, unknown>>(
+      stack.db,
+      'SELECT actor, action, outcome, details FROM audit_logs WHERE request_id = $1',
+      [response.headers.get('x-request-id')],
+    );
+    expect(events).toEqual([
+      {
+        actor: 'anonymous',
+        action: 'accounts.deposit',
+        outcome: 'failed',
+        details: { status: 413, code: 'PAYLOAD_TOO_LARGE' },
+      },
+    ]);
   });
 });
 
@@ -685,5 +698,70 @@ describe('list parameters', () => {
     expect(one.status).toBe(200);
     expect(one.body.items).toHaveLength(1);
     expect(hundred.status).toBe(200);
+  });
+});
+
+describe('NUL bytes, cursors and long passwords', () => {
+  it.each([
+    ['the login username', '/auth/login', { username: 'ab\u0000cd', password: PASSWORD }, 'body.username'],
+    [
+      'the login password',
+      '/auth/login',
+      { username: 'someone', password: `${PASSWORD}\u0000` },
+      'body.password',
+    ],
+  ] as const)('refuses a NUL in %s (400, audited, nothing changed)', async (_label, path, body, field) => {
+    await expectRefused('POST', path, { body }, { status: 400, code: 'VALIDATION_FAILED', path: field });
+  });
+
+  it('refuses a NUL in a new password and in a query filter (400)', async () => {
+    await expectRefused(
+      'POST',
+      '/users',
+      {
+        token: adminToken,
+        body: { username: unique('nul'), password: `ten-chars-\u0000-x`, role: 'customer' },
+      },
+      { status: 400, code: 'VALIDATION_FAILED', path: 'body.password' },
+    );
+    await expectRefused(
+      'GET',
+      `/audit-logs?actor=${encodeURIComponent('ab\u0000c')}`,
+      { token: adminToken },
+      { status: 400, code: 'VALIDATION_FAILED', path: 'query.actor' },
+    );
+  });
+
+  it.each(['v1:9999999999999999999', 'v1:9223372036854775808'])(
+    'refuses the out-of-range cursor %s (400 query.cursor)',
+    async (position) => {
+      const cursor = Buffer.from(position, 'utf8').toString('base64url');
+      await expectRefused(
+        'GET',
+        `/accounts/${accountNo}/history?cursor=${cursor}`,
+        { token: tellerToken },
+        { status: 400, code: 'VALIDATION_FAILED', path: 'query.cursor' },
+      );
+    },
+  );
+
+  it('counts every byte of a password longer than 72 bytes (pre-hashed): a change after byte 72 is a wrong password', async () => {
+    // Prepare: 100 bytes, then the same 72-byte prefix with another ending.
+    const username = unique('long');
+    const password = `${'é'.repeat(36)}${'x'.repeat(28)}`;
+    expect(Buffer.byteLength(password, 'utf8')).toBe(100);
+    const created = await stack.call('POST', '/users', {
+      token: adminToken,
+      body: { username, password, role: 'customer' },
+    });
+    expect(created.status).toBe(201);
+    // Act
+    const right = await stack.call('POST', '/auth/login', { body: { username, password } });
+    const wrong = await stack.call('POST', '/auth/login', {
+      body: { username, password: `${password.slice(0, -1)}y` },
+    });
+    // Assess
+    expect(right.status).toBe(200);
+    expectProblem(wrong, 401, 'UNAUTHENTICATED');
   });
 });

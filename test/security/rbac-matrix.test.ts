@@ -35,6 +35,8 @@ interface Row {
   readonly route: string;
   /** The route changes an account: each cell gets its own fresh, funded pair. */
   readonly fresh?: boolean;
+  /** The route ends the caller's session: each cell logs in again for its own token. */
+  readonly ownSession?: boolean;
   readonly request: (who: Who, accounts: Accounts) => Cell;
 }
 
@@ -42,6 +44,8 @@ interface Row {
 const expected: Record<string, readonly [number, number, number, number, number]> = {
   'GET /health': [200, 200, 200, 200, 200],
   'POST /auth/login': [200, 200, 200, 200, 200],
+  'POST /auth/logout': [401, 204, 204, 204, 204],
+  'POST /auth/refresh': [401, 200, 200, 200, 200],
   'GET /me': [401, 200, 200, 200, 200],
   'POST /users role=customer': [401, 403, 403, 201, 201],
   'POST /users role=teller': [401, 403, 403, 403, 201],
@@ -69,6 +73,7 @@ const codeOf: Readonly<Record<number, string>> = {
 let s: TestStack;
 let tellerToken: string;
 const tokens = new Map<Who, string>();
+const usernames = new Map<Who, string>();
 let actingCustomer: { id: string; username: string };
 let otherCustomer: { id: string };
 let shared: Accounts;
@@ -94,6 +99,12 @@ const rows: readonly Row[] = [
       body: { username: actingCustomer.username, password: PASSWORD },
     }),
   },
+  {
+    route: 'POST /auth/logout',
+    ownSession: true,
+    request: () => ({ method: 'POST', path: '/auth/logout', body: {} }),
+  },
+  { route: 'POST /auth/refresh', request: () => ({ method: 'POST', path: '/auth/refresh', body: {} }) },
   { route: 'GET /me', request: () => ({ method: 'GET', path: '/me' }) },
   ...(['customer', 'teller', 'admin'] as const).map(
     (role): Row => ({
@@ -220,6 +231,10 @@ beforeAll(async () => {
   tokens.set('customerForeign', customer.token);
   tokens.set('teller', teller.token);
   tokens.set('admin', admin.token);
+  usernames.set('customerOwn', customer.username);
+  usernames.set('customerForeign', customer.username);
+  usernames.set('teller', teller.username);
+  usernames.set('admin', admin.username);
   shared = await fundedPair();
 });
 
@@ -240,7 +255,8 @@ describe('RBAC matrix (API.md route table)', () => {
       for (const who of principals) {
         const accounts = row.fresh ? await fundedPair() : shared;
         const cell = row.request(who, accounts);
-        const token = tokens.get(who);
+        const username = usernames.get(who);
+        const token = row.ownSession && username ? await s.login(username, PASSWORD) : tokens.get(who);
         const res = await s.call(cell.method, cell.path, {
           ...(token ? { token } : {}),
           ...(cell.body !== undefined ? { body: cell.body } : {}),

@@ -11,11 +11,14 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db';
  * included, rewrites the ledger or the audit trail.
  */
 
-type Role = 'bank_customer' | 'bank_teller' | 'bank_admin';
-const appRoles: readonly Role[] = ['bank_customer', 'bank_teller', 'bank_admin'];
+type Role = 'bank_customer' | 'bank_teller' | 'bank_admin' | 'bank_auth';
+const appRoles: readonly Role[] = ['bank_customer', 'bank_teller', 'bank_admin', 'bank_auth'];
 
 let db: TestDatabase;
 const ids = { customerA: '', customerB: '', teller: '', admin: '' };
+/** A live session id per user, opened through the login functions as bank_auth. */
+const sids = { customerA: '', customerB: '', teller: '', admin: '' };
+const password = 'sql-roles-password';
 let accountA = '';
 let accountB = '';
 
@@ -40,9 +43,9 @@ async function expectDenied(role: Role | 'superuser', sql: string, params: unkno
   return error?.message ?? '';
 }
 
-const ctx = (actorId: string): string =>
+const ctx = (sid: string): string =>
   JSON.stringify({
-    actorId,
+    sid,
     requestId: `sql-${randomBytes(4).toString('hex')}`,
     ip: '127.0.0.1',
     userAgent: 'vitest',
@@ -63,12 +66,27 @@ async function counts(): Promise<Record<string, string>> {
   return rows.rows[0] ?? {};
 }
 
+/** Logs in as the login function does (bank_auth), comparing the password here. */
+async function openSession(username: string, hash: string): Promise<string> {
+  const begin = (await scalar('bank_auth', 'SELECT bank_login_begin($1::jsonb, $2, 10, 50, 900) AS v', [
+    JSON.stringify({ requestId: 'sql-login', ip: '127.0.0.1', userAgent: 'vitest' }),
+    username,
+  ])) as { attemptId: string; passwordHash: string };
+  expect(begin.passwordHash).toBe(hash);
+  const finish = (await scalar('bank_auth', 'SELECT bank_login_finish($1::jsonb, $2::uuid, $3) AS v', [
+    JSON.stringify({ requestId: 'sql-login', ip: '127.0.0.1', userAgent: 'vitest' }),
+    begin.attemptId,
+    await bcrypt.compare(password, begin.passwordHash),
+  ])) as { status: number; sid: string };
+  expect(finish.status).toBe(200);
+  return finish.sid;
+}
+
 beforeAll(async () => {
   // Prepare: two customers with one account each (100.00), a teller and an admin, all made
   // through the SQL entry points the handlers use.
   db = await createTestDatabase();
-  const hash = await bcrypt.hash('sql-roles-password', 4);
-  const pinHash = await bcrypt.hash('4826', 4);
+  const hash = await bcrypt.hash(password, 4);
   const suffix = randomBytes(3).toString('hex');
   await as('superuser', async (c) => {
     for (const [key, role] of [
@@ -81,19 +99,20 @@ beforeAll(async () => {
       await c.query('SELECT bank_create_user($1, $2, $3)', [username, hash, role]);
       const row = await c.query<{ id: string }>('SELECT id FROM users WHERE username = $1', [username]);
       ids[key] = row.rows[0]?.id ?? '';
+      sids[key] = await openSession(username, hash);
     }
   });
   const open = async (ownerId: string): Promise<string> => {
     const result = (await scalar(
       'bank_teller',
       'SELECT bank_account_create($1::jsonb, $2::uuid, $3, $4) AS v',
-      [ctx(ids.teller), ownerId, 'SQL roles', pinHash],
+      [ctx(sids.teller), ownerId, 'SQL roles', '4826'],
     )) as { status: number; body: { accountNo: string } };
     expect(result.status).toBe(201);
     const deposit = (await scalar(
       'bank_teller',
-      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 10000, NULL, false, NULL, NULL) AS v",
-      [ctx(ids.teller), result.body.accountNo],
+      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 10000, NULL, NULL, NULL, NULL) AS v",
+      [ctx(sids.teller), result.body.accountNo],
     )) as { status: number };
     expect(deposit.status).toBe(200);
     return result.body.accountNo;
@@ -107,7 +126,7 @@ afterAll(async () => {
 });
 
 describe('bank_customer', () => {
-  it.each(['users', 'accounts', 'history', 'audit_logs', 'idempotency_keys', 'login_attempts'])(
+  it.each(['users', 'accounts', 'history', 'audit_logs', 'idempotency_keys', 'login_attempts', 'sessions'])(
     'cannot SELECT from %s',
     async (table) => {
       await expectDenied('bank_customer', `SELECT * FROM ${table} LIMIT 1`);
@@ -120,22 +139,18 @@ describe('bank_customer', () => {
     ['bank_users_list', 'SELECT bank_users_list($1::jsonb, 20, NULL)', 'list'],
     ['bank_audit_list', 'SELECT bank_audit_list($1::jsonb, NULL, NULL, NULL, 20, NULL)', 'list'],
     ['bank_user_create', "SELECT bank_user_create($1::jsonb, 'sneaky-user', '$2a$04$x', 'admin')", 'list'],
-    [
-      'bank_account_create',
-      "SELECT bank_account_create($1::jsonb, $2::uuid, 'Sneaky', '$2a$04$x')",
-      'create',
-    ],
+    ['bank_account_create', "SELECT bank_account_create($1::jsonb, $2::uuid, 'Sneaky', '4826')", 'create'],
   ])('cannot call %s', async (_name, sql, shape) => {
     // Prepare
     const before = await counts();
     const params =
       shape === 'lock'
-        ? [ctx(ids.customerA), accountA, 'mine']
+        ? [ctx(sids.customerA), accountA, 'mine']
         : shape === 'unlock'
-          ? [ctx(ids.customerA), accountA]
+          ? [ctx(sids.customerA), accountA]
           : shape === 'create'
-            ? [ctx(ids.customerA), ids.customerA]
-            : [ctx(ids.customerA)];
+            ? [ctx(sids.customerA), ids.customerA]
+            : [ctx(sids.customerA)];
     // Act + Assess
     const message = await expectDenied('bank_customer', sql, params);
     expect(message).toMatch(/permission denied for function/);
@@ -158,25 +173,25 @@ describe('bank_customer', () => {
     // Prepare
     const before = await counts();
 
-    // Act: customer A's context on customer B's account (PIN claimed verified, as the handler would).
+    // Act: customer A's session on customer B's account (with B's PIN, even).
     const withdraw = await scalar(
       'bank_customer',
-      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 5000, NULL, true, NULL, NULL) AS v",
-      [ctx(ids.customerA), accountB],
+      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 5000, NULL, '4826', NULL, NULL) AS v",
+      [ctx(sids.customerA), accountB],
     );
     const transfer = await scalar(
       'bank_customer',
-      'SELECT bank_transfer($1::jsonb, $2, $3, 5000, NULL, true, NULL, NULL) AS v',
-      [ctx(ids.customerA), accountB, accountA],
+      "SELECT bank_transfer($1::jsonb, $2, $3, 5000, NULL, '4826', NULL, NULL) AS v",
+      [ctx(sids.customerA), accountB, accountA],
     );
     const read = await scalar('bank_customer', 'SELECT bank_account_get($1::jsonb, $2) AS v', [
-      ctx(ids.customerA),
+      ctx(sids.customerA),
       accountB,
     ]);
     const history = await scalar(
       'bank_customer',
       'SELECT bank_account_history($1::jsonb, $2, 20, NULL) AS v',
-      [ctx(ids.customerA), accountB],
+      [ctx(sids.customerA), accountB],
     );
 
     // Assess: refusals (returned, so their audit events commit), no money moved.
@@ -189,32 +204,25 @@ describe('bank_customer', () => {
     expect(Number(after.audit)).toBe(Number(before.audit) + 4);
   });
 
-  it("is refused when claiming a teller's or an admin's actorId, or no actor at all", async () => {
+  it("is refused with a teller's or an admin's session, or with none at all", async () => {
     // Prepare
     const before = await counts();
 
     // Act + Assess
-    for (const actorId of [ids.teller, ids.admin]) {
+    for (const sid of [sids.teller, sids.admin]) {
       const message = await expectDenied(
         'bank_customer',
-        "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 5000, NULL, true, NULL, NULL)",
-        [ctx(actorId), accountA],
+        "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 5000, NULL, '4826', NULL, NULL)",
+        [ctx(sid), accountA],
       );
       expect(message).toMatch(/bank:UNAUTHENTICATED/);
     }
     const anonymous = await expectDenied(
       'bank_customer',
-      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 5000, NULL, true, NULL, NULL)",
-      [JSON.stringify({ actor: 'nobody-at-all', requestId: 'x' }), accountA],
+      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 5000, NULL, '4826', NULL, NULL)",
+      [JSON.stringify({ actorId: ids.customerA, actor: 'nobody-at-all', requestId: 'x' }), accountA],
     );
     expect(anonymous).toMatch(/bank:UNAUTHENTICATED/);
-    // A customer movement without a verified PIN is refused by the database too.
-    const noPin = await expectDenied(
-      'bank_customer',
-      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 5000, NULL, false, NULL, NULL)",
-      [ctx(ids.customerA), accountA],
-    );
-    expect(noPin).toMatch(/bank:FORBIDDEN/);
     expect(await counts()).toEqual(before);
   });
 });
@@ -224,9 +232,9 @@ describe('bank_teller', () => {
     await expectDenied('bank_teller', 'SELECT * FROM audit_logs LIMIT 1');
     await expectDenied('bank_teller', 'SELECT id, username FROM users LIMIT 1');
     await expectDenied('bank_teller', 'SELECT * FROM accounts LIMIT 1');
-    await expectDenied('bank_teller', 'SELECT bank_users_list($1::jsonb, 20, NULL)', [ctx(ids.teller)]);
+    await expectDenied('bank_teller', 'SELECT bank_users_list($1::jsonb, 20, NULL)', [ctx(sids.teller)]);
     await expectDenied('bank_teller', 'SELECT bank_audit_list($1::jsonb, NULL, NULL, NULL, 20, NULL)', [
-      ctx(ids.teller),
+      ctx(sids.teller),
     ]);
   });
 });
@@ -309,7 +317,7 @@ describe('owner-only functions', () => {
     await expectDenied(
       role,
       "SELECT bank_audit(bank_caller($1::jsonb), 'users.create', 'success', '{}'::jsonb)",
-      [ctx(role === 'bank_customer' ? ids.customerA : role === 'bank_teller' ? ids.teller : ids.admin)],
+      [ctx(role === 'bank_customer' ? sids.customerA : role === 'bank_teller' ? sids.teller : sids.admin)],
     );
   });
 });

@@ -15,7 +15,7 @@ const DEFAULT_ISSUER = 'https://bank.local/';
 const DEFAULT_AUDIENCE = 'bank-api';
 
 let stack: TestStack;
-let customer: { id: string; username: string; token: string };
+let customer: { id: string; username: string; token: string; sid: string };
 let key: Uint8Array;
 let issuer: string;
 let audience: string;
@@ -36,7 +36,12 @@ interface MintOptions {
 
 /** A token like the API's own, except for what the options change. */
 function mint(options: MintOptions = {}): Promise<string> {
-  const jwt = new SignJWT({ username: customer.username, role: 'customer', ...options.claims })
+  const jwt = new SignJWT({
+    username: customer.username,
+    role: 'customer',
+    sid: customer.sid,
+    ...options.claims,
+  })
     .setProtectedHeader({ alg: options.alg ?? 'HS256', typ: 'JWT' })
     .setIssuer(options.iss ?? issuer)
     .setAudience(options.aud ?? audience)
@@ -79,7 +84,12 @@ beforeAll(async () => {
   stack = await startTestStack();
   const username = `tok-${randomBytes(4).toString('hex')}`;
   const id = await stack.createUser(username, PASSWORD, 'customer');
-  customer = { id, username, token: await stack.login(username, PASSWORD) };
+  const token = await stack.login(username, PASSWORD);
+  const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+    sid?: unknown;
+  };
+  if (typeof claims.sid !== 'string') throw new Error('the login token carries no sid');
+  customer = { id, username, token, sid: claims.sid };
   const secret = process.env.BANK_JWT_SECRET;
   if (!secret) throw new Error('BANK_JWT_SECRET is not set after startTestStack');
   key = new TextEncoder().encode(secret);
@@ -163,8 +173,19 @@ describe('GET /me refuses with 401 UNAUTHENTICATED', () => {
     await expectUnauthenticated(await me(`Bearer ${await mint({ sub: null })}`));
   });
 
-  it('a correctly signed token naming a user that does not exist', async () => {
-    await expectUnauthenticated(await me(`Bearer ${await mint({ sub: randomUUID() })}`));
+  it('a correctly signed token without a session id, or naming a session that does not exist', async () => {
+    await expectUnauthenticated(await me(`Bearer ${await mint({ claims: { sid: undefined } })}`));
+    await expectUnauthenticated(
+      await me(`Bearer ${await mint({ claims: { sid: randomBytes(32).toString('base64url') } })}`),
+    );
+  });
+
+  it('a correctly signed token whose sub names another user: the session alone says who acts', async () => {
+    // Even with the signing key, a token acts only as its session's user (the database never
+    // reads sub), so a leaked key without a live session id impersonates nobody.
+    const response = await me(`Bearer ${await mint({ sub: randomUUID() })}`);
+    expect(response.status).toBe(200);
+    expect(response.body.id).toBe(customer.id);
   });
 
   it("a correctly signed token whose role is not the user's role (the database checks it)", async () => {

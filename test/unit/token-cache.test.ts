@@ -41,7 +41,12 @@ describe('VerifiedTokenCache', () => {
 
 describe('verifyToken with the cache', () => {
   let jwt: typeof import('../../shared/auth/jwt');
-  const principal = { userId: randomUUID(), username: 'cache.user', role: 'teller' } as const;
+  const principal = {
+    userId: randomUUID(),
+    username: 'cache.user',
+    role: 'teller',
+    sessionId: randomBytes(32).toString('base64url'),
+  } as const;
 
   beforeAll(async () => {
     // Only the HS256 key is needed: nothing here reaches a database.

@@ -1,0 +1,8 @@
+CREATE OR REPLACE FUNCTION bank_audit(c bank_caller, p_action text, p_outcome text, p_details jsonb) RETURNS uuid
+LANGUAGE sql AS $$
+  INSERT INTO audit_logs (actor, action, outcome, details, ip, user_agent, request_id)
+  VALUES (coalesce(c.actor, 'anonymous'), p_action, p_outcome, coalesce(p_details, '{}'::jsonb),
+          c.ip, c.user_agent, c.request_id)
+  RETURNING id
+$$;
+REVOKE ALL ON FUNCTION bank_audit(bank_caller, text, text, jsonb) FROM PUBLIC, bank_customer, bank_teller, bank_admin, bank_auth;

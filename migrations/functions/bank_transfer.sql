@@ -1,0 +1,91 @@
+-- POST /transfers: one Data API call for every tier. Both rows are locked first (ascending id:
+-- A->B and B->A never deadlock); a customer's PIN for the source account is then compared under
+-- that lock, before an idempotent replay is answered (no PIN oracle).
+CREATE OR REPLACE FUNCTION bank_transfer(p_ctx jsonb, p_from text, p_to text, p_amount_minor bigint, p_memo text,
+                                         p_pin text, p_idem_key text, p_idem_hash text) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  c bank_caller := bank_caller(p_ctx);
+  v_action constant text := 'transfers.create';
+  v_details jsonb;
+  v_replay jsonb;
+  v_refusal jsonb;
+  v_result jsonb;
+  v_transfer_id uuid := gen_random_uuid();
+  r accounts;
+  src accounts;
+  dst accounts;
+  e history;
+BEGIN
+  PERFORM bank_require_tier(c, ARRAY['customer', 'teller', 'admin']);
+  IF p_amount_minor IS NULL OR p_amount_minor <= 0 OR p_amount_minor > 100000000000 THEN
+    RAISE EXCEPTION 'bank:VALIDATION_FAILED amount out of range';
+  END IF;
+  IF p_from = p_to THEN
+    RAISE EXCEPTION 'bank:VALIDATION_FAILED a transfer needs two different accounts';
+  END IF;
+  IF c.tier <> 'customer' AND p_pin IS NOT NULL THEN
+    RAISE EXCEPTION 'bank:VALIDATION_FAILED tellers and admins act without a PIN';
+  END IF;
+  v_details := jsonb_build_object('fromAccountNo', p_from, 'toAccountNo', p_to, 'amount', bank_fmt(p_amount_minor));
+
+  IF c.tier <> 'customer' THEN
+    v_replay := bank_idem_claim(c, v_action, p_idem_key, p_idem_hash);
+    IF v_replay IS NOT NULL THEN
+      RETURN bank_replay(c, v_action, v_details, v_replay);
+    END IF;
+  END IF;
+
+  -- (LockRows runs above the Sort, so rows are locked in this order.)
+  FOR r IN SELECT * FROM accounts WHERE account_no IN (p_from, p_to) ORDER BY id FOR UPDATE LOOP
+    IF r.account_no = p_from THEN src := r; ELSE dst := r; END IF;
+  END LOOP;
+  IF src.id IS NULL OR (c.tier = 'customer' AND src.user_id <> c.actor_id) THEN
+    PERFORM bank_idem_release(c, p_idem_key);
+    RETURN bank_refuse(c, v_action, 404, 'NOT_FOUND', 'no such source account', v_details);
+  END IF;
+  IF c.tier = 'customer' THEN
+    v_refusal := bank_pin_verify(c, src, p_pin, v_action, v_details);
+    IF v_refusal IS NOT NULL THEN
+      RETURN v_refusal;
+    END IF;
+    v_replay := bank_idem_claim(c, v_action, p_idem_key, p_idem_hash);
+    IF v_replay IS NOT NULL THEN
+      RETURN bank_replay(c, v_action, v_details, v_replay);
+    END IF;
+  END IF;
+  IF dst.id IS NULL THEN
+    PERFORM bank_idem_release(c, p_idem_key);
+    RETURN bank_refuse(c, v_action, 404, 'NOT_FOUND', 'no such destination account', v_details);
+  END IF;
+  IF src.is_locked OR dst.is_locked THEN
+    PERFORM bank_idem_release(c, p_idem_key);
+    RETURN bank_refuse(c, v_action, 423, 'ACCOUNT_LOCKED',
+                       CASE WHEN src.is_locked THEN 'the source account is locked' ELSE 'the destination account is locked' END,
+                       v_details);
+  END IF;
+  IF src.balance_minor < p_amount_minor THEN
+    PERFORM bank_idem_release(c, p_idem_key);
+    RETURN bank_refuse(c, v_action, 422, 'INSUFFICIENT_FUNDS', 'the balance is lower than the amount', v_details);
+  END IF;
+
+  UPDATE accounts SET balance_minor = balance_minor - p_amount_minor WHERE id = src.id RETURNING * INTO src;
+  UPDATE accounts SET balance_minor = balance_minor + p_amount_minor WHERE id = dst.id RETURNING * INTO dst;
+  INSERT INTO history (account_id, type, amount_minor, balance_after_minor, counterparty_account_id, transfer_id, memo, actor_id)
+  VALUES (src.id, 'TRANSFER_OUT', p_amount_minor, src.balance_minor, dst.id, v_transfer_id, p_memo, c.actor_id)
+  RETURNING * INTO e;
+  INSERT INTO history (account_id, type, amount_minor, balance_after_minor, counterparty_account_id, transfer_id, memo, actor_id)
+  VALUES (dst.id, 'TRANSFER_IN', p_amount_minor, dst.balance_minor, src.id, v_transfer_id, p_memo, c.actor_id);
+
+  v_result := jsonb_build_object('status', 201, 'body', jsonb_build_object(
+    'transferId', v_transfer_id, 'fromAccountNo', src.account_no, 'toAccountNo', dst.account_no,
+    'amount', bank_fmt(p_amount_minor), 'fromBalanceAfter', bank_fmt(src.balance_minor),
+    'createdAt', bank_ts(e.created_at)));
+  PERFORM bank_idem_store(c, p_idem_key, v_result);
+  PERFORM bank_audit(c, v_action, 'success', v_details || jsonb_build_object('transferId', v_transfer_id));
+  RETURN v_result;
+END
+$$;
+REVOKE ALL ON FUNCTION bank_transfer(jsonb, text, text, bigint, text, text, text, text) FROM PUBLIC, bank_customer, bank_teller, bank_admin, bank_auth;
+GRANT EXECUTE ON FUNCTION bank_transfer(jsonb, text, text, bigint, text, text, text, text)
+  TO bank_customer, bank_teller, bank_admin;

@@ -1,0 +1,630 @@
+import { randomBytes } from 'node:crypto';
+import bcrypt from 'bcryptjs';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
+
+/*
+ * The database trusts no caller. An attacker here holds one database password (each
+ * application role in turn, connecting with its own) and nothing else: no signing key, no
+ * session of the victim. Whatever they send (another user's id, a verdict such as "PIN
+ * verified" or "login succeeded", a session of another tier, an ended one), no money moves, no
+ * password or PIN hash and no other customer's data comes back, and no audit event is written
+ * in the victim's name.
+ *
+ * Every function a role may EXECUTE is read from pg_proc, and the suite fails when that list
+ * differs from the one attacked below: a new function cannot escape it.
+ */
+
+type Role = 'bank_customer' | 'bank_teller' | 'bank_admin' | 'bank_auth';
+const roles: readonly Role[] = ['bank_customer', 'bank_teller', 'bank_admin', 'bank_auth'];
+
+let db: TestDatabase;
+const password = 'attack-suite-password';
+const pin = '4826';
+const users = { victim: '', other: '', teller: '', teller2: '', admin: '' };
+const names = { victim: '', other: '', teller: '', teller2: '', admin: '' };
+const sids = { victim: '', other: '', teller: '', teller2: '', admin: '', ended: '', expired: '' };
+let victimAccount = '';
+let otherAccount = '';
+
+async function as<T>(role: Role | 'superuser', work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = db.client(role);
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+interface Outcome {
+  readonly value?: unknown;
+  readonly error?: { readonly code?: string; readonly message?: string };
+}
+
+/** Runs one statement whose single column is `v`; never throws. */
+async function attempt(role: Role | 'superuser', sql: string, params: unknown[] = []): Promise<Outcome> {
+  try {
+    const rows = await as(role, (c) => c.query<{ v: unknown }>(sql, params));
+    return { value: rows.rows[0]?.v };
+  } catch (e) {
+    return { error: e as { code?: string; message?: string } };
+  }
+}
+
+async function value(role: Role | 'superuser', sql: string, params: unknown[] = []): Promise<unknown> {
+  const outcome = await attempt(role, sql, params);
+  expect(outcome.error, `${role}: ${sql}`).toBeUndefined();
+  return outcome.value;
+}
+
+const ctxOf = (fields: Record<string, unknown>): string =>
+  JSON.stringify({
+    requestId: `atk-${randomBytes(4).toString('hex')}`,
+    ip: '203.0.113.66',
+    userAgent: 'forged-agent',
+    ...fields,
+  });
+const ctx = (sid: string): string => ctxOf({ sid });
+
+interface World {
+  readonly balances: string;
+  readonly history: number;
+  readonly audit: number;
+  readonly successes: number;
+  readonly sessions: number;
+  readonly attempts: string;
+  readonly pinState: string;
+  readonly victimEvents: number;
+}
+
+/** Everything an attack could change, read as the superuser. */
+async function world(): Promise<World> {
+  const row = await value(
+    'superuser',
+    `SELECT jsonb_build_object(
+       'balances', (SELECT string_agg(account_no || '=' || balance_minor, ',' ORDER BY id) FROM accounts),
+       'history', (SELECT count(*) FROM history),
+       'audit', (SELECT count(*) FROM audit_logs),
+       'successes', (SELECT count(*) FROM audit_logs WHERE outcome = 'success'),
+       'sessions', (SELECT count(*) FROM sessions WHERE ended_at IS NULL),
+       'attempts', (SELECT coalesce(string_agg(username || ':' || coalesce(succeeded::text, 'open'), ',' ORDER BY created_at, id), '') FROM login_attempts),
+       'pinState', (SELECT string_agg(account_no || ':' || failed_attempts || ':' || is_locked || ':' || pin_hash, ',' ORDER BY id) FROM accounts),
+       'victimEvents', (SELECT count(*) FROM audit_logs WHERE actor = $1)) AS v`,
+    [names.victim],
+  );
+  return row as World;
+}
+
+/** Login as the login function does (bank_auth), comparing the password here. */
+async function login(username: string): Promise<string> {
+  const begin = (await value('bank_auth', 'SELECT bank_login_begin($1::jsonb, $2, 10, 50, 900) AS v', [
+    ctxOf({}),
+    username,
+  ])) as { attemptId: string; passwordHash: string };
+  const ok = await bcrypt.compare(password, begin.passwordHash);
+  const finish = (await value('bank_auth', 'SELECT bank_login_finish($1::jsonb, $2::uuid, $3) AS v', [
+    ctxOf({}),
+    begin.attemptId,
+    ok,
+  ])) as { status: number; sid: string };
+  expect(finish.status).toBe(200);
+  return finish.sid;
+}
+
+const hashPattern = /\$2[aby]\$\d\d\$/;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const hash = await bcrypt.hash(password, 4);
+  const suffix = randomBytes(3).toString('hex');
+  await as('superuser', async (c) => {
+    for (const [key, role] of [
+      ['victim', 'customer'],
+      ['other', 'customer'],
+      ['teller', 'teller'],
+      ['teller2', 'teller'],
+      ['admin', 'admin'],
+    ] as const) {
+      const username = `${key}-${suffix}`;
+      await c.query('SELECT bank_create_user($1, $2, $3)', [username, hash, role]);
+      const row = await c.query<{ id: string }>('SELECT id FROM users WHERE username = $1', [username]);
+      users[key] = row.rows[0]?.id ?? '';
+      names[key] = username;
+    }
+  });
+  for (const key of ['victim', 'other', 'teller', 'teller2', 'admin'] as const)
+    sids[key] = await login(names[key]);
+  // An ended session (logged out) and an expired one, both of the victim.
+  sids.ended = await login(names.victim);
+  expect(await value('bank_customer', 'SELECT bank_logout($1::jsonb) AS v', [ctx(sids.ended)])).toEqual({
+    status: 204,
+  });
+  sids.expired = await login(names.victim);
+  await as('superuser', (c) =>
+    c.query(
+      `UPDATE sessions SET created_at = now() - interval '9 hours', expires_at = now() - interval '1 hour'
+        WHERE id_hash = sha256(convert_to($1, 'UTF8'))`,
+      [sids.expired],
+    ),
+  );
+  const open = async (ownerId: string): Promise<string> => {
+    const created = (await value(
+      'bank_teller',
+      "SELECT bank_account_create($1::jsonb, $2::uuid, 'Attack suite', $3) AS v",
+      [ctx(sids.teller), ownerId, pin],
+    )) as { status: number; body: { accountNo: string } };
+    expect(created.status).toBe(201);
+    const deposit = (await value(
+      'bank_teller',
+      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 100000, NULL, NULL, NULL, NULL) AS v",
+      [ctx(sids.teller), created.body.accountNo],
+    )) as { status: number };
+    expect(deposit.status).toBe(200);
+    return created.body.accountNo;
+  };
+  victimAccount = await open(users.victim);
+  otherAccount = await open(users.other);
+});
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+/**
+ * The functions each role may execute, and one attack per function with every forged context:
+ * the victim's user id (the old actorId), a made-up session id, the session of another tier,
+ * the victim's ended and expired sessions. `args` are the arguments after the context.
+ */
+interface FunctionAttack {
+  readonly call: (ctxParam: string) => { sql: string; params: unknown[] };
+}
+
+const attacks: Record<string, FunctionAttack> = {
+  'bank_move(jsonb,text,text,bigint,text,text,text,text)': {
+    call: (c) => ({
+      sql: "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 100000000000, NULL, $3, NULL, NULL) AS v",
+      params: [c, victimAccount, pin],
+    }),
+  },
+  'bank_transfer(jsonb,text,text,bigint,text,text,text,text)': {
+    call: (c) => ({
+      sql: 'SELECT bank_transfer($1::jsonb, $2, $3, 25000, NULL, $4, NULL, NULL) AS v',
+      params: [c, victimAccount, otherAccount, pin],
+    }),
+  },
+  'bank_me(jsonb)': { call: (c) => ({ sql: 'SELECT bank_me($1::jsonb) AS v', params: [c] }) },
+  'bank_accounts_list(jsonb,uuid,integer,bigint)': {
+    call: (c) => ({
+      sql: 'SELECT bank_accounts_list($1::jsonb, $2::uuid, 100, NULL) AS v',
+      params: [c, users.victim],
+    }),
+  },
+  'bank_account_get(jsonb,text)': {
+    call: (c) => ({ sql: 'SELECT bank_account_get($1::jsonb, $2) AS v', params: [c, victimAccount] }),
+  },
+  'bank_account_history(jsonb,text,integer,bigint)': {
+    call: (c) => ({
+      sql: 'SELECT bank_account_history($1::jsonb, $2, 100, NULL) AS v',
+      params: [c, victimAccount],
+    }),
+  },
+  'bank_logout(jsonb)': { call: (c) => ({ sql: 'SELECT bank_logout($1::jsonb) AS v', params: [c] }) },
+  'bank_session_refresh(jsonb)': {
+    call: (c) => ({ sql: 'SELECT bank_session_refresh($1::jsonb) AS v', params: [c] }),
+  },
+  'bank_user_create(jsonb,text,text,text)': {
+    call: (c) => ({
+      sql: "SELECT bank_user_create($1::jsonb, 'forged-admin', $2, 'admin') AS v",
+      params: [c, '$2a$04$abcdefghijklmnopqrstuu5Yo8WRHBwa0/QgBiBtrGD5qZ5aJ3Xq6'],
+    }),
+  },
+  'bank_account_create(jsonb,uuid,text,text)': {
+    call: (c) => ({
+      sql: "SELECT bank_account_create($1::jsonb, $2::uuid, 'Forged', '4826') AS v",
+      params: [c, users.victim],
+    }),
+  },
+  'bank_account_lock(jsonb,text,text)': {
+    call: (c) => ({
+      sql: "SELECT bank_account_lock($1::jsonb, $2, 'forged') AS v",
+      params: [c, victimAccount],
+    }),
+  },
+  'bank_account_unlock(jsonb,text)': {
+    call: (c) => ({ sql: 'SELECT bank_account_unlock($1::jsonb, $2) AS v', params: [c, victimAccount] }),
+  },
+  'bank_users_list(jsonb,integer,bigint)': {
+    call: (c) => ({ sql: 'SELECT bank_users_list($1::jsonb, 100, NULL) AS v', params: [c] }),
+  },
+  'bank_audit_list(jsonb,text,text,text,integer,bigint)': {
+    call: (c) => ({
+      sql: 'SELECT bank_audit_list($1::jsonb, NULL, NULL, NULL, 100, NULL) AS v',
+      params: [c],
+    }),
+  },
+};
+
+/** Per role: what it may execute beyond the session-checked operations above (asserted exactly). */
+const expected: Record<Role, readonly string[]> = {
+  bank_customer: [
+    'bank_account_get(jsonb,text)',
+    'bank_account_history(jsonb,text,integer,bigint)',
+    'bank_accounts_list(jsonb,uuid,integer,bigint)',
+    'bank_audit_record(jsonb,text,text,jsonb)',
+    'bank_logout(jsonb)',
+    'bank_me(jsonb)',
+    'bank_move(jsonb,text,text,bigint,text,text,text,text)',
+    'bank_session_refresh(jsonb)',
+    'bank_transfer(jsonb,text,text,bigint,text,text,text,text)',
+  ],
+  bank_teller: [
+    'bank_account_create(jsonb,uuid,text,text)',
+    'bank_account_get(jsonb,text)',
+    'bank_account_history(jsonb,text,integer,bigint)',
+    'bank_account_lock(jsonb,text,text)',
+    'bank_account_unlock(jsonb,text)',
+    'bank_accounts_list(jsonb,uuid,integer,bigint)',
+    'bank_audit_record(jsonb,text,text,jsonb)',
+    'bank_logout(jsonb)',
+    'bank_me(jsonb)',
+    'bank_move(jsonb,text,text,bigint,text,text,text,text)',
+    'bank_session_refresh(jsonb)',
+    'bank_transfer(jsonb,text,text,bigint,text,text,text,text)',
+    'bank_user_create(jsonb,text,text,text)',
+  ],
+  bank_admin: [
+    'bank_account_create(jsonb,uuid,text,text)',
+    'bank_account_get(jsonb,text)',
+    'bank_account_history(jsonb,text,integer,bigint)',
+    'bank_account_lock(jsonb,text,text)',
+    'bank_account_unlock(jsonb,text)',
+    'bank_accounts_list(jsonb,uuid,integer,bigint)',
+    'bank_audit_list(jsonb,text,text,text,integer,bigint)',
+    'bank_audit_record(jsonb,text,text,jsonb)',
+    'bank_audit_seal_get(bigint)',
+    'bank_audit_seal_latest()',
+    'bank_audit_seal_next(integer,integer)',
+    'bank_logout(jsonb)',
+    'bank_me(jsonb)',
+    'bank_move(jsonb,text,text,bigint,text,text,text,text)',
+    'bank_session_refresh(jsonb)',
+    'bank_transfer(jsonb,text,text,bigint,text,text,text,text)',
+    'bank_user_create(jsonb,text,text,text)',
+    'bank_users_list(jsonb,integer,bigint)',
+  ],
+  bank_auth: [
+    'bank_audit_record(jsonb,text,text,jsonb)',
+    'bank_login_begin(jsonb,text,integer,integer,integer)',
+    'bank_login_finish(jsonb,uuid,boolean)',
+  ],
+};
+
+/** Functions attacked by their own tests below rather than through `attacks`. */
+const attackedElsewhere = new Set([
+  'bank_audit_record(jsonb,text,text,jsonb)',
+  'bank_login_begin(jsonb,text,integer,integer,integer)',
+  'bank_login_finish(jsonb,uuid,boolean)',
+  // The sealer's functions take no caller context: they check the admin tier and read only
+  // audit lines (no hashes, no balances); their own tests are test/integration/audit-seal.test.ts.
+  'bank_audit_seal_get(bigint)',
+  'bank_audit_seal_latest()',
+  'bank_audit_seal_next(integer,integer)',
+]);
+
+async function executable(role: Role): Promise<string[]> {
+  const rows = await as('superuser', (c) =>
+    c.query<{ f: string }>(
+      `SELECT p.proname || '(' || coalesce(string_agg(format_type(t.type, NULL), ',' ORDER BY t.ord), '') || ')' AS f
+         FROM pg_proc p
+         LEFT JOIN LATERAL unnest(p.proargtypes::oid[]) WITH ORDINALITY AS t(type, ord) ON true
+        WHERE has_function_privilege($1, p.oid, 'EXECUTE')
+          AND p.pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+        GROUP BY p.oid, p.proname`,
+      [role],
+    ),
+  );
+  return rows.rows.map((r) => r.f.replace(/integer/g, 'integer')).sort();
+}
+
+describe('what each role may execute', () => {
+  it.each(roles)('%s may execute exactly the functions this suite attacks', async (role) => {
+    const list = await executable(role);
+    expect(list).toEqual([...expected[role]].sort());
+    for (const f of list) expect(attacks[f] !== undefined || attackedElsewhere.has(f), f).toBe(true);
+  });
+});
+
+describe('every executable function, with forged identities', () => {
+  const forgeries = (): Array<[string, string]> => [
+    ['the victim user id as actorId', ctxOf({ actorId: users.victim, actor: names.victim })],
+    ['a made-up session id', ctx(randomBytes(32).toString('base64url'))],
+    ['a malformed session id', ctxOf({ sid: "x' OR true --" })],
+    ["the victim's ended session", ctx(sids.ended)],
+    ["the victim's expired session", ctx(sids.expired)],
+  ];
+
+  const cases = roles.flatMap((role) =>
+    expected[role].filter((f) => attacks[f] !== undefined).map((f) => [role, f] as const),
+  );
+
+  it.each(cases)('%s: %s moves nothing, reveals nothing, forges nothing', async (role, f) => {
+    const attack = attacks[f];
+    if (!attack) throw new Error(`no attack for ${f}`);
+    // Forgeries plus a live session of a tier that is not this role's (or of another user).
+    const wrongTier = role === 'bank_customer' ? sids.teller : sids.victim;
+    const before = await world();
+    for (const [label, forged] of [
+      ...forgeries(),
+      ['a session of another tier', ctx(wrongTier)] as [string, string],
+    ]) {
+      const { sql, params } = attack.call(forged);
+      // Act
+      const outcome = await attempt(role, sql, params);
+      // Assess: refused by the database before it did anything.
+      expect({ label, code: outcome.error?.code }).toEqual({ label, code: '42501' });
+      expect(outcome.error?.message, label).toMatch(/^bank:UNAUTHENTICATED/);
+      expect(JSON.stringify(outcome.value ?? null)).not.toMatch(hashPattern);
+    }
+    expect(await world()).toEqual(before);
+  });
+});
+
+describe('the attacks of the issue, with the bank_customer password only', () => {
+  it("moves nothing out of another customer's account, even with their id, their PIN and a forged verdict", async () => {
+    const before = await world();
+    // The old attack: actorId of the victim and pinVerified = true.
+    const forged = await attempt(
+      'bank_customer',
+      "SELECT bank_transfer($1::jsonb, $2, $3, 25000, '', 'true', NULL, NULL) AS v",
+      [ctxOf({ actorId: users.victim }), victimAccount, otherAccount],
+    );
+    expect(forged.error?.code).toBe('42501');
+    // The attacker's own live session, naming the victim's account: not theirs.
+    const own = await value(
+      'bank_customer',
+      'SELECT bank_transfer($1::jsonb, $2, $3, 25000, NULL, $4, NULL, NULL) AS v',
+      [ctx(sids.other), victimAccount, otherAccount, pin],
+    );
+    expect(own).toMatchObject({ status: 404, error: { code: 'NOT_FOUND' } });
+    const after = await world();
+    expect(after.balances).toBe(before.balances);
+    expect(after.history).toBe(before.history);
+    expect(after.victimEvents).toBe(before.victimEvents);
+    expect(after.successes).toBe(before.successes);
+  });
+
+  it('creates no money: a customer deposit needs the PIN, compared by the database', async () => {
+    const before = await world();
+    const verdicts = ['true', '', 't', "' OR 1=1 --"];
+    for (const verdict of verdicts) {
+      const outcome = await attempt(
+        'bank_customer',
+        "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 100000000000, NULL, $3, NULL, NULL) AS v",
+        [ctx(sids.victim), victimAccount, verdict],
+      );
+      expect(outcome.error?.message, verdict).toMatch(/^bank:VALIDATION_FAILED/);
+    }
+    const noPin = await attempt(
+      'bank_customer',
+      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 100000000000, NULL, NULL, NULL, NULL) AS v",
+      [ctx(sids.victim), victimAccount],
+    );
+    expect(noPin.error?.message).toMatch(/^bank:VALIDATION_FAILED/);
+    expect(await world()).toEqual(before);
+  });
+
+  it('returns no password hash and no PIN hash to any role but the login role, and that one only the password hash', async () => {
+    for (const role of roles) {
+      for (const sql of ['SELECT password_hash AS v FROM users', 'SELECT pin_hash AS v FROM accounts']) {
+        const outcome = await attempt(role, sql);
+        expect({ role, sql, code: outcome.error?.code }).toEqual({ role, sql, code: '42501' });
+      }
+      if (role !== 'bank_auth') {
+        const begin = await attempt(role, 'SELECT bank_login_begin($1::jsonb, $2, 10, 50, 900) AS v', [
+          ctxOf({}),
+          names.victim,
+        ]);
+        expect({ role, code: begin.error?.code }).toEqual({ role, code: '42501' });
+      }
+    }
+    // bank_pin_reserve, which returned any account's PIN hash, is gone.
+    const gone = await value(
+      'superuser',
+      "SELECT count(*)::int AS v FROM pg_proc WHERE proname IN ('bank_pin_reserve', 'bank_pin_failed')",
+    );
+    expect(gone).toBe(0);
+    // Every live session answer of every readable function carries no hash.
+    for (const f of [
+      'bank_me(jsonb)',
+      'bank_account_get(jsonb,text)',
+      'bank_account_history(jsonb,text,integer,bigint)',
+      'bank_accounts_list(jsonb,uuid,integer,bigint)',
+    ]) {
+      const attack = attacks[f];
+      if (!attack) throw new Error(f);
+      const { sql, params } = attack.call(ctx(sids.victim));
+      expect(JSON.stringify(await value('bank_customer', sql, params))).not.toMatch(hashPattern);
+    }
+    const { sql, params } = (attacks['bank_users_list(jsonb,integer,bigint)'] as FunctionAttack).call(
+      ctx(sids.admin),
+    );
+    expect(JSON.stringify(await value('bank_admin', sql, params))).not.toMatch(hashPattern);
+  });
+
+  it('cannot write a successful login, nor finish an attempt it did not begin, with any tier password', async () => {
+    const before = await world();
+    for (const role of ['bank_customer', 'bank_teller', 'bank_admin'] as const) {
+      const finish = await attempt(role, 'SELECT bank_login_finish($1::jsonb, $2::uuid, true) AS v', [
+        ctxOf({}),
+        '00000000-0000-4000-8000-000000000000',
+      ]);
+      expect({ role, code: finish.error?.code }).toEqual({ role, code: '42501' });
+      const record = await attempt(
+        role,
+        "SELECT bank_audit_record($1::jsonb, 'auth.login', 'success', '{}'::jsonb) AS v",
+        [ctxOf({ actor: names.admin })],
+      );
+      expect(record.error?.message).toMatch(/^bank:VALIDATION_FAILED/);
+    }
+    // Even bank_auth cannot finish an attempt nobody began.
+    const unknown = await attempt('bank_auth', 'SELECT bank_login_finish($1::jsonb, $2::uuid, true) AS v', [
+      ctxOf({}),
+      '00000000-0000-4000-8000-000000000000',
+    ]);
+    expect(unknown.error?.message).toMatch(/^bank:INTERNAL/);
+    expect(await world()).toEqual(before);
+  });
+
+  it('lets bank_auth do nothing but log in: no table, no operation, no other audit action', async () => {
+    const before = await world();
+    for (const table of [
+      'users',
+      'accounts',
+      'history',
+      'audit_logs',
+      'sessions',
+      'login_attempts',
+      'idempotency_keys',
+    ]) {
+      const read = await attempt('bank_auth', `SELECT count(*) AS v FROM ${table}`);
+      expect({ table, code: read.error?.code }).toEqual({ table, code: '42501' });
+    }
+    const other = await attempt(
+      'bank_auth',
+      "SELECT bank_audit_record($1::jsonb, 'transfers.create', 'denied', '{}'::jsonb) AS v",
+      [ctxOf({ actor: names.victim })],
+    );
+    expect(other.error?.code).toBe('42501');
+    expect(await world()).toEqual(before);
+  });
+
+  it('does not reset a wrong-PIN count with a forged verdict or a transfer to a nonexistent account', async () => {
+    // Prepare: two wrong PINs on the victim's account.
+    for (const expectedRemaining of [2, 1]) {
+      const wrong = await value(
+        'bank_customer',
+        "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 100, NULL, '9173', NULL, NULL) AS v",
+        [ctx(sids.victim), victimAccount],
+      );
+      expect(wrong).toMatchObject({
+        status: 403,
+        error: { code: 'INVALID_PIN', attemptsRemaining: expectedRemaining },
+      });
+    }
+    const before = await world();
+    // Act: the old reset, a "verified" transfer to an account that does not exist.
+    const forged = await attempt(
+      'bank_customer',
+      "SELECT bank_transfer($1::jsonb, $2, '400000000006', 100, NULL, 'true', NULL, NULL) AS v",
+      [ctx(sids.victim), victimAccount],
+    );
+    // Assess
+    expect(forged.error?.message).toMatch(/^bank:VALIDATION_FAILED/);
+    expect(await world()).toEqual(before);
+    const count = await value(
+      'superuser',
+      'SELECT failed_attempts AS v FROM accounts WHERE account_no = $1',
+      [victimAccount],
+    );
+    expect(count).toBe(2);
+    // The right PIN (only the owner knows it) resets it; clean up for the other tests.
+    const right = await value(
+      'bank_customer',
+      "SELECT bank_transfer($1::jsonb, $2, '400000000006', 100, NULL, $3, NULL, NULL) AS v",
+      [ctx(sids.victim), victimAccount, pin],
+    );
+    expect(right).toMatchObject({ status: 404, error: { code: 'NOT_FOUND' } });
+    expect(
+      await value('superuser', 'SELECT failed_attempts AS v FROM accounts WHERE account_no = $1', [
+        victimAccount,
+      ]),
+    ).toBe(0);
+  });
+
+  it("makes a teller's or an admin's session act as its own user only, whatever the context says", async () => {
+    // Prepare
+    const before = await world();
+    // Act: teller2's password-holder, with teller's session, naming teller2 as actor.
+    const locked = (await value('bank_teller', "SELECT bank_account_lock($1::jsonb, $2, 'audit me') AS v", [
+      ctxOf({ sid: sids.teller, actorId: users.teller2, actor: names.teller2 }),
+      otherAccount,
+    ])) as { status: number };
+    expect(locked.status).toBe(200);
+    const unlocked = (await value('bank_teller', 'SELECT bank_account_unlock($1::jsonb, $2) AS v', [
+      ctxOf({ sid: sids.teller, actorId: users.teller2 }),
+      otherAccount,
+    ])) as { status: number };
+    expect(unlocked.status).toBe(200);
+    // Assess: both events name the session's user.
+    const actors = await as('superuser', (c) =>
+      c.query<{ actor: string; action: string }>(
+        "SELECT actor, action FROM audit_logs WHERE action IN ('accounts.lock', 'accounts.unlock') AND details ->> 'accountNo' = $1 ORDER BY seq DESC LIMIT 2",
+        [otherAccount],
+      ),
+    );
+    expect(actors.rows).toEqual([
+      { actor: names.teller, action: 'accounts.unlock' },
+      { actor: names.teller, action: 'accounts.lock' },
+    ]);
+    // An admin session is refused with the teller password, and a teller session with the admin one.
+    expect(
+      (await attempt('bank_teller', 'SELECT bank_me($1::jsonb) AS v', [ctx(sids.admin)])).error?.code,
+    ).toBe('42501');
+    expect(
+      (await attempt('bank_admin', 'SELECT bank_me($1::jsonb) AS v', [ctx(sids.teller)])).error?.code,
+    ).toBe('42501');
+    const after = await world();
+    expect(after.balances).toBe(before.balances);
+  });
+
+  it('answers an idempotent replay with a wrong PIN as a wrong PIN: counted, and nothing of the first response', async () => {
+    // Prepare: a withdrawal under a key, with the right PIN.
+    const key = `atk-${randomBytes(4).toString('hex')}`;
+    const first = await value(
+      'bank_customer',
+      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 100, NULL, $3, $4, 'h1') AS v",
+      [ctx(sids.victim), victimAccount, pin, key],
+    );
+    expect(first).toMatchObject({ status: 200 });
+    // Act: the replay with a wrong PIN, and with a wrong PIN and another body.
+    const replay = await value(
+      'bank_customer',
+      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 100, NULL, '9173', $3, 'h1') AS v",
+      [ctx(sids.victim), victimAccount, key],
+    );
+    const reused = await value(
+      'bank_customer',
+      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 100, NULL, '9173', $3, 'h2') AS v",
+      [ctx(sids.victim), victimAccount, key],
+    );
+    // Assess: both are the same wrong-PIN answer, each counted.
+    expect(replay).toEqual({
+      status: 403,
+      error: { code: 'INVALID_PIN', detail: 'the PIN is wrong', attemptsRemaining: 2 },
+    });
+    expect(reused).toEqual({
+      status: 403,
+      error: { code: 'INVALID_PIN', detail: 'the PIN is wrong', attemptsRemaining: 1 },
+    });
+    // The right PIN replays the first response, and resets the count.
+    const right = await value(
+      'bank_customer',
+      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 100, NULL, $3, $4, 'h1') AS v",
+      [ctx(sids.victim), victimAccount, pin, key],
+    );
+    expect(right).toEqual({ ...(first as object), replayed: true });
+    expect(
+      await value('superuser', 'SELECT failed_attempts AS v FROM accounts WHERE account_no = $1', [
+        victimAccount,
+      ]),
+    ).toBe(0);
+  });
+
+  it('writes PIN hashes in the $2a$ form pgcrypto verifies, at the documented cost', async () => {
+    const hashes = (await value('superuser', 'SELECT array_agg(pin_hash) AS v FROM accounts')) as string[];
+    expect(hashes.length).toBeGreaterThan(0);
+    for (const hash of hashes) expect(hash).toMatch(/^\$2a\$04\$[./A-Za-z0-9]{53}$/);
+  });
+});
