@@ -126,7 +126,6 @@ export async function startLocalBank(options: LocalBankOptions): Promise<LocalBa
       dataApiThread: options.dataApiThread ?? true,
     });
     const stopSealer = startSealer(dataDir, options.auditSealIntervalS ?? 60, {
-      settleS: sealerEnv.data.BANK_AUDIT_SETTLE_S,
       batchMax: sealerEnv.data.BANK_AUDIT_BATCH_MAX,
     });
     return {
@@ -175,27 +174,28 @@ async function ensureAdmin(
 
 /**
  * The audit sealer on a timer, as the scheduled function runs in the cloud: off the request path,
- * writing sealed batches to `<dataDir>/log-bucket`. Returns a stop that waits for a run in flight.
+ * writing sealed batches to `<dataDir>/log-bucket`. Returns a stop that waits for a run in flight
+ * and then seals once more, so a clean stop leaves nothing unsealed (the Data API is still up).
  */
 function startSealer(
   dataDir: string,
   intervalS: number,
-  settings: { readonly settleS: number; readonly batchMax: number },
+  settings: { readonly batchMax: number },
 ): () => Promise<void> {
-  const { settleS, batchMax } = settings;
+  const { batchMax } = settings;
   if (intervalS <= 0) return async () => undefined;
   const bucket = fsBucket(path.join(dataDir, 'log-bucket'));
+  const seal = () =>
+    sealPending({ bucket, batchMax }).catch((error: unknown) => {
+      logger.error('audit sealer run failed', { errorName: 'AuditSealFailed', error });
+    });
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    running = running.then(() =>
-      sealPending({ bucket, settleS, batchMax }).catch((error: unknown) => {
-        logger.error('audit sealer run failed', { errorName: 'AuditSealFailed', error });
-      }),
-    );
+    running = running.then(seal);
   }, intervalS * 1000);
   timer.unref();
   return async () => {
     clearInterval(timer);
-    await running;
+    await running.then(seal);
   };
 }

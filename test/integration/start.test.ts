@@ -137,12 +137,12 @@ describe('npm start', () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'bank-start-'));
     dirs.push(dataDir);
     // Act
-    const run = start({ PORT: String(await freePort()), BANK_DATA_DIR: dataDir, BANK_AUDIT_SETTLE_S: '-5' });
+    const run = start({ PORT: String(await freePort()), BANK_DATA_DIR: dataDir, BANK_AUDIT_BATCH_MAX: '0' });
     const code = await run.exited;
     // Assess
     expect(code).toBe(1);
     expect(run.output()).toMatch(
-      /^error: invalid audit sealer settings \(BANK_AUDIT_SETTLE_S: Too small: expected number to be >=0\)$/m,
+      /^error: invalid audit sealer settings \(BANK_AUDIT_BATCH_MAX: Too small: expected number to be >=1\)$/m,
     );
     expect(existsSync(path.join(dataDir, 'pgdata'))).toBe(false);
   }, 60_000);
