@@ -71,7 +71,7 @@ export function fsBucket(root: string): FsBucket {
     );
   }
 
-  return {
+  const bucket: FsBucket = {
     async listVersions(prefix) {
       const dir = path.dirname(first(`${prefix}x`));
       const base = path.relative(root, dir);
@@ -99,15 +99,10 @@ export function fsBucket(root: string): FsBucket {
       return readOptional(chosen.versionId === '1' ? first(key) : path.join(later(key), chosen.versionId));
     },
     async putNew(key, body) {
-      const file = first(key);
-      await mkdir(path.dirname(file), { recursive: true });
-      if ((await laterVersions(key)).length > 0) throw new LogBucketConflict(`${key} exists`);
-      try {
-        await writeFile(file, body, { flag: 'wx', mode: 0o444 });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new LogBucketConflict(`${key} exists`);
-        throw error;
-      }
+      // S3's If-None-Match: * refuses only when the key has a current object; over a delete
+      // marker it creates a new version, and so does this.
+      if ((await bucket.get(key)) !== undefined) throw new LogBucketConflict(`${key} exists`);
+      await bucket.put(key, body);
     },
     async put(key, body) {
       const file = first(key);
@@ -122,4 +117,5 @@ export function fsBucket(root: string): FsBucket {
       await addVersion(key, undefined);
     },
   };
+  return bucket;
 }

@@ -119,7 +119,7 @@ async function readBatches(bucket: LogBucket, problems: string[]): Promise<Batch
     if (versions.length > 1 || versions.at(-1)?.deleteMarker) {
       problems.push(
         `batch ${batchNo}: overwritten or deleted in the bucket after sealing ` +
-          `(${versions.length - markers} object versions, ${markers} delete markers); its first version is checked`,
+          `(versions: ${versions.length - markers}, delete markers: ${markers}); the first version is checked`,
       );
     }
     const text = sealed ? await bucket.get(batchKeyOf(batchNo), sealed.versionId) : undefined;

@@ -23,8 +23,8 @@ export interface SealWorld {
   readonly accounts: { readonly a: Account; readonly b: Account };
   seal(options?: Omit<SealOptions, 'bucket' | 'call'>): Promise<SealReport>;
   verify(): Promise<VerifyReport>;
-  /** Runs SQL as the owner with every trigger bypassed, as a superuser can. */
-  tamper(sql: string, params?: unknown[]): Promise<void>;
+  /** Runs SQL as the owner with every trigger bypassed, as a superuser can: one statement, or several in one session. */
+  tamper(sql: string | ReadonlyArray<readonly [string, unknown[]?]>, params?: unknown[]): Promise<void>;
   /** A plain superuser connection (caller ends it). */
   connect(): Promise<pg.Client>;
   /** One money movement and its audit event, committed. */
@@ -98,7 +98,9 @@ export async function sealWorld(): Promise<SealWorld> {
       const client = await connect();
       try {
         await client.query('SET session_replication_role = replica');
-        await client.query(sql, params);
+        for (const [text, values] of typeof sql === 'string' ? [[sql, params] as const] : sql) {
+          await client.query(text, values ?? []);
+        }
       } finally {
         await client.end();
       }
