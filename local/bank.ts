@@ -28,7 +28,7 @@ export interface LocalBankOptions {
   readonly ephemeral?: boolean;
   readonly env?: Readonly<Record<string, string>>;
   readonly poolSizePerRole?: number;
-  /** Seconds between audit sealer runs; 0 turns the sealer off (benchmarks). */
+  /** Seconds between audit sealer runs (default 10: a run with nothing to seal is one query); 0 turns the sealer off (benchmarks). */
   readonly auditSealIntervalS?: number;
   /** The Data API server on its own worker thread (default true; false keeps it on this one). */
   readonly dataApiThread?: boolean;
@@ -125,7 +125,7 @@ export async function startLocalBank(options: LocalBankOptions): Promise<LocalBa
       ...(options.poolSizePerRole ? { poolSizePerRole: options.poolSizePerRole } : {}),
       dataApiThread: options.dataApiThread ?? true,
     });
-    const stopSealer = startSealer(dataDir, options.auditSealIntervalS ?? 60, {
+    const stopSealer = startSealer(dataDir, options.auditSealIntervalS ?? 10, {
       batchMax: sealerEnv.data.BANK_AUDIT_BATCH_MAX,
     });
     return {
@@ -174,8 +174,9 @@ async function ensureAdmin(
 
 /**
  * The audit sealer on a timer, as the scheduled function runs in the cloud: off the request path,
- * writing sealed batches to `<dataDir>/log-bucket`. Returns a stop that waits for a run in flight
- * and then seals once more, so a clean stop leaves nothing unsealed (the Data API is still up).
+ * writing sealed batches to `<dataDir>/log-bucket`. It also runs once at start (what the last
+ * run left unsealed) and once more in the returned stop, after any run in flight, while the Data
+ * API is still up, so a clean stop leaves nothing unsealed.
  */
 function startSealer(
   dataDir: string,
@@ -189,7 +190,7 @@ function startSealer(
     sealPending({ bucket, batchMax }).catch((error: unknown) => {
       logger.error('audit sealer run failed', { errorName: 'AuditSealFailed', error });
     });
-  let running: Promise<unknown> = Promise.resolve();
+  let running: Promise<unknown> = seal();
   const timer = setInterval(() => {
     running = running.then(seal);
   }, intervalS * 1000);
