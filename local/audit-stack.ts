@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
+import { outputKeys } from '../cdk/bank-stack';
 import { readDbState } from '../shared/audit/db-reader';
 import { type S3Api, S3Client, s3Api, s3Bucket } from '../shared/audit/s3-bucket';
 import { dataApiSession } from '../shared/audit/sessions';
@@ -18,7 +19,7 @@ import * as z from '../shared/zod';
  *   BANK_STACK_NAME    stack in cdk.outputs.json (default: the only one there)
  *   BANK_OUTPUTS_FILE  outputs file (default: ./cdk.outputs.json)
  */
-export const auditorOutputKey = 'DbAuditorSecretArn';
+export const auditorOutputKey = outputKeys.dbAuditorSecretArn;
 
 const arn = z.string().check(z.startsWith('arn:'));
 const stackOutputsSchema = z.object({

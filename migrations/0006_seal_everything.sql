@@ -241,3 +241,16 @@ GRANT USAGE ON SCHEMA public TO bank_auditor;
 GRANT SELECT ON audit_logs, history, seal_batches, seal_members TO bank_auditor;
 GRANT SELECT (id, account_no, balance_minor) ON accounts TO bank_auditor;
 GRANT SELECT ON SEQUENCE audit_logs_seq_seq, history_seq_seq TO bank_auditor;
+
+-- Sets the auditor's password from its secret (migration runner; tests). Owner only, like
+-- bank_set_role_password, which admits only the three application roles.
+CREATE FUNCTION bank_set_auditor_password(p_password text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF p_password IS NULL OR length(p_password) < 16 THEN
+    RAISE EXCEPTION 'bank:VALIDATION_FAILED password too short';
+  END IF;
+  EXECUTE format('ALTER ROLE bank_auditor WITH PASSWORD %L', p_password);
+END
+$$;
+REVOKE EXECUTE ON FUNCTION bank_set_auditor_password(text) FROM PUBLIC;
