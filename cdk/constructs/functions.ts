@@ -163,6 +163,8 @@ export class BankFunctions extends Construct {
         BANK_DB_NAME: databaseName,
         BANK_DB_SECRET_ARN_BANK_ADMIN: database.roleSecrets.bank_admin.secretArn,
         BANK_LOG_BUCKET: logBucket.bucket.bucketName,
+        // One period plus CloudWatch's publication delay: every request is seen by a later run.
+        BANK_AUDIT_TRAFFIC_LOOKBACK_MIN: String(props.auditSealInterval.toMinutes() + 5),
       },
       logRetention: props.logRetention,
       timeout: Duration.minutes(2),

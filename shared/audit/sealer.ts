@@ -61,12 +61,14 @@ export async function sealPending(options: SealOptions): Promise<SealReport> {
   const { bucket } = options;
   const call = options.call ?? dataApiSealCall;
   const uploaded: number[] = [];
-  const pending = z.array(sealedSchema).parse(await call('SELECT bank_seal_pending(10)::text', {}));
-  for (const batch of pending) {
+  const runsMax = options.batchesPerRunMax ?? 100;
+  // One waiting batch per call: each call's answer must fit the Data API's 1 MiB.
+  for (let run = 0; run < runsMax; run += 1) {
+    const [batch] = z.array(sealedSchema).parse(await call('SELECT bank_seal_pending(1)::text', {}));
+    if (!batch) break;
     await upload(bucket, call, batch);
     uploaded.push(batch.batchNo);
   }
-  const runsMax = options.batchesPerRunMax ?? 100;
   for (let run = 0; run < runsMax; run += 1) {
     const sealed = z.nullable(sealedSchema).parse(
       await call("SELECT coalesce(bank_seal_next(:linesMax::int, :bytesMax::int), 'null')::text", {

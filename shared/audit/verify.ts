@@ -227,6 +227,20 @@ export async function verifySeals(bucket: LogBucket, db: DbState): Promise<Verif
   const now = Date.parse(db.now);
   const byBatch = new Map(batches.map((b) => [b.batchNo, b]));
   const complete = batches.filter((b) => b.header.complete);
+  // Snapshots only move forward, so both bounds are sorted with the batches: binary searches.
+  const xmaxes = batches.map((b) => BigInt(b.header.xmax));
+  const xmins = complete.map((b) => BigInt(b.header.xmin));
+  /** Index of the first element > value in an ascending list. */
+  const firstAbove = (sorted: readonly bigint[], value: bigint): number => {
+    let low = 0;
+    let high = sorted.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if ((sorted[mid] ?? 0n) > value) high = mid;
+      else low = mid + 1;
+    }
+    return low;
+  };
   let oldestUnsealed: number | undefined;
   const unsealedCount = { audit: 0, history: 0 };
   const unsealedIds = new Set<string>();
@@ -249,15 +263,14 @@ export async function verifySeals(bucket: LogBucket, db: DbState): Promise<Verif
       reasons.push(`it is dated in the future (${createdAt}${sealedIn === undefined ? '' : ' when sealed'})`);
     // The last batch sealed before this row's transaction began: the row's seq must be newer
     // than every seq handed out by then (its transaction id is taken before its seq).
-    let before: Batch | undefined;
-    for (const batch of batches) if (BigInt(batch.header.xmax) <= xid) before = batch;
+    const before = batches[firstAbove(xmaxes, xid) - 1];
     const seqHigh = before
       ? BigInt(kind === 'audit' ? before.header.auditSeqHigh : before.header.historySeqHigh)
       : 0n;
     if (before && seq > 0n && seq <= seqHigh)
       reasons.push(`inserted after batch ${before.batchNo} was sealed, under a seq handed out before it`);
     // The first complete batch whose snapshot saw this row's transaction finished must hold it.
-    const due = complete.find((b) => BigInt(b.header.xmin) > xid);
+    const due = complete[firstAbove(xmins, xid)];
     if (due && (sealedIn === undefined || sealedIn > due.batchNo))
       reasons.push(`committed before batch ${due.batchNo} was sealed but left out of it`);
     return reasons;
@@ -311,7 +324,11 @@ export async function verifySeals(bucket: LogBucket, db: DbState): Promise<Verif
   const accountNo = new Map(db.accounts.map((a) => [a.id, a.accountNo]));
   const nameOf = (id: string): string => accountNo.get(id) ?? `id ${id}`;
   const byAccount = new Map<string, HistoryRow[]>();
-  for (const row of db.history) byAccount.set(row.accountId, [...(byAccount.get(row.accountId) ?? []), row]);
+  for (const row of db.history) {
+    const rows = byAccount.get(row.accountId);
+    if (rows) rows.push(row);
+    else byAccount.set(row.accountId, [row]);
+  }
   for (const [id, rows] of byAccount) {
     let running = 0n;
     for (const row of [...rows].sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1))) {

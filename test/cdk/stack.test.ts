@@ -546,6 +546,7 @@ describe('the audit sealer', () => {
       BANK_LOG_BUCKET: { Ref: bucketId },
       BANK_DB_SECRET_ARN_BANK_ADMIN: { Ref: roleSecretIds.bank_admin },
       BANK_API_ID: { Ref: apiId },
+      BANK_AUDIT_TRAFFIC_LOOKBACK_MIN: '6',
     });
     expect(secretResourcesOf(id)).toEqual([roleSecretIds.bank_admin]);
     expect(
