@@ -21,6 +21,8 @@ DROP FUNCTION bank_audit_seal_latest();
 -- trigger runs before the statement evaluates any column default (nextval). Without it a
 -- statement could draw its seq before the sealer read the high-water mark and get its
 -- transaction id after the sealer's snapshot, which the verifier would read as a late insert.
+-- (This holds for rows written by the top-level transaction; the bank's functions write
+-- audit_logs and history outside any EXCEPTION block, so no row gets a subtransaction's id.)
 CREATE FUNCTION bank_xid_first() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -131,32 +133,39 @@ BEGIN
   -- One statement, one snapshot: the rows chosen, the balances read and the snapshot recorded
   -- all agree.
   WITH snap AS (SELECT pg_current_snapshot() AS s),
+  -- Every unsealed row, cheaply (no line text yet): a large backlog is sorted, not serialised.
   cand AS (
     SELECT 'audit'::text AS kind, e.id, e.seq, NULL::bigint AS account_id,
-           bank_xid8(e.xmin, pg_snapshot_xmax(snap.s)) AS xid,
-           bank_seal_audit_line(e, bank_xid8(e.xmin, pg_snapshot_xmax(snap.s))) AS line
+           bank_xid8(e.xmin, pg_snapshot_xmax(snap.s)) AS xid
       FROM audit_logs e, snap
      WHERE NOT EXISTS (SELECT 1 FROM seal_members m WHERE m.kind = 'audit' AND m.row_id = e.id)
     UNION ALL
-    SELECT 'history', h.id, h.seq, h.account_id,
-           bank_xid8(h.xmin, pg_snapshot_xmax(snap.s)),
-           bank_seal_history_line(h, bank_xid8(h.xmin, pg_snapshot_xmax(snap.s)))
+    SELECT 'history', h.id, h.seq, h.account_id, bank_xid8(h.xmin, pg_snapshot_xmax(snap.s))
       FROM history h, snap
      WHERE NOT EXISTS (SELECT 1 FROM seal_members m WHERE m.kind = 'history' AND m.row_id = h.id)
   ),
+  -- The oldest transactions first, at most p_lines_max rows, then only as many as fit the bytes.
+  head AS (
+    SELECT c.*,
+           CASE c.kind
+             WHEN 'audit' THEN (SELECT bank_seal_audit_line(e, c.xid) FROM audit_logs e WHERE e.id = c.id)
+             ELSE (SELECT bank_seal_history_line(h, c.xid) FROM history h WHERE h.id = c.id)
+           END AS line
+      FROM cand c ORDER BY c.xid, c.kind, c.seq, c.id LIMIT v_lines_max
+  ),
   ranked AS (
-    SELECT c.*, row_number() OVER w AS n, sum(octet_length(c.line) + 1) OVER w AS bytes
-      FROM cand c WINDOW w AS (ORDER BY c.xid, c.kind, c.seq, c.id)
+    SELECT h.*, row_number() OVER w AS n, sum(octet_length(h.line) + 1) OVER w AS bytes
+      FROM head h WINDOW w AS (ORDER BY h.xid, h.kind, h.seq, h.id)
   ),
   chosen AS (
-    SELECT * FROM ranked WHERE n = 1 OR (n <= v_lines_max AND bytes <= v_bytes_max)
+    SELECT * FROM ranked WHERE n = 1 OR bytes <= v_bytes_max
   ),
   -- An account's balance is sealed with the batch that takes the last of its unsealed entries:
   -- then it equals the sum of its entries sealed so far.
   settled_accounts AS (
     SELECT DISTINCT c.account_id FROM chosen c
      WHERE c.kind = 'history'
-       AND NOT EXISTS (SELECT 1 FROM ranked r WHERE r.kind = 'history' AND r.account_id = c.account_id
+       AND NOT EXISTS (SELECT 1 FROM cand r WHERE r.kind = 'history' AND r.account_id = c.account_id
                           AND NOT EXISTS (SELECT 1 FROM chosen x WHERE x.kind = 'history' AND x.id = r.id))
   )
   SELECT snap.s,
@@ -167,7 +176,7 @@ BEGIN
             FROM accounts a JOIN settled_accounts s ON s.account_id = a.id),
          (SELECT array_agg(id) FROM chosen WHERE kind = 'audit'),
          (SELECT array_agg(id) FROM chosen WHERE kind = 'history'),
-         (SELECT count(*) FROM chosen) = (SELECT count(*) FROM ranked)
+         (SELECT count(*) FROM chosen) = (SELECT count(*) FROM cand)
     INTO v_snap, v_audit, v_history, v_balances, v_audit_ids, v_history_ids, v_complete
     FROM snap;
   IF v_audit IS NULL AND v_history IS NULL THEN

@@ -107,6 +107,31 @@ describe('audit sealing', () => {
     expect(report).toMatchObject({ batches: 3, events: 4, entries: 3, balances: 2, problems: [] });
   });
 
+  it('bounds a batch by bytes, so that one batch fits one Data API response', async () => {
+    // Prepare
+    w = await sealWorld();
+    // Act
+    const run = await w.seal({ bytesMax: 1000 });
+    const report = await w.verify();
+    // Assess: every batch's rows (header aside) take at most 1,000 bytes, or it holds one row
+    expect(run.uploaded.length).toBeGreaterThan(1);
+    for (const n of run.uploaded) {
+      const batch = JSON.parse((await w.bucket.get(batchKey(n))) ?? '{}') as { lines: string[] };
+      const rows = batch.lines.slice(1).filter((l) => JSON.parse(l).kind !== 'balance');
+      const bytes = rows.reduce((total, l) => total + Buffer.byteLength(l) + 1, 0);
+      expect(rows.length === 1 || bytes <= 1000, `batch ${n}: ${rows.length} rows, ${bytes} bytes`).toBe(
+        true,
+      );
+    }
+    expect(report).toMatchObject({
+      batches: run.uploaded.length,
+      events: 4,
+      entries: 3,
+      balances: 2,
+      problems: [],
+    });
+  });
+
   it('seals a row whose transaction stayed open across a sealer run, in the next batch', async () => {
     // Prepare: one connection holds a transaction open with an audit event in it
     w = await sealWorld();
