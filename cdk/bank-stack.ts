@@ -39,7 +39,7 @@ export const defaultSettings: BankSettings = {
   dbMaxCapacity: 4,
   logBucketRetentionDays: 7 * 365,
   logRetentionDays: 365,
-  auditSealIntervalMinutes: 60,
+  auditSealIntervalMinutes: 1,
   api5xxAlarmPercent: 5,
 };
 
@@ -50,6 +50,7 @@ export const outputKeys = {
   dbName: 'DbName',
   dbMasterSecretArn: 'DbMasterSecretArn',
   logBucketName: 'LogBucketName',
+  dbAuditorSecretArn: 'DbAuditorSecretArn',
   alarmTopicArn: 'AlarmTopicArn',
 } as const;
 
@@ -152,6 +153,9 @@ export class BankStack extends Stack {
       before: [this.api.stage],
     });
 
+    // The sealer's traffic check reads this API's request count.
+    this.functions.auditSeal.addEnvironment('BANK_API_ID', this.api.httpApi.apiId);
+
     this.alarms = new BankAlarms(this, 'Alarms', {
       httpApi: this.api.httpApi,
       functions: this.functions.all,
@@ -167,6 +171,10 @@ export class BankStack extends Stack {
       description: 'Secret of the schema owner (npm run admin:create calls the owner-only bank_create_user)',
     });
     new CfnOutput(this, outputKeys.logBucketName, { value: this.logBucket.bucket.bucketName });
+    new CfnOutput(this, outputKeys.dbAuditorSecretArn, {
+      value: this.database.auditorSecret.secretArn,
+      description: 'Secret of the read-only bank_auditor role (npm run audit:verify -- --stack)',
+    });
     new CfnOutput(this, outputKeys.alarmTopicArn, { value: this.alarms.topic.topicArn });
   }
 }

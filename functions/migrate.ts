@@ -21,6 +21,7 @@ const env = z
     BANK_DB_SECRET_ARN_BANK_TELLER: z.string().check(z.startsWith('arn:')),
     BANK_DB_SECRET_ARN_BANK_ADMIN: z.string().check(z.startsWith('arn:')),
     BANK_DB_SECRET_ARN_BANK_AUTH: z.string().check(z.startsWith('arn:')),
+    BANK_DB_SECRET_ARN_BANK_AUDITOR: z.optional(z.string().check(z.startsWith('arn:'))),
     BANK_MIGRATIONS_DIR: z._default(z.string().check(z.minLength(1)), '/var/task/migrations'),
   })
   .parse(process.env);
@@ -58,6 +59,21 @@ export const handler = async (): Promise<{ applied: string[]; alreadyApplied: nu
           { name: 'role', value: { stringValue: role } },
           { name: 'password', value: { stringValue: password } },
         ],
+      }),
+    );
+  }
+  if (env.BANK_DB_SECRET_ARN_BANK_AUDITOR) {
+    // The read-only role of the audit verifier (migration 0006).
+    const secret = await sm.send(
+      new GetSecretValueCommand({ SecretId: env.BANK_DB_SECRET_ARN_BANK_AUDITOR }),
+    );
+    const { username, password } = secretShape.parse(JSON.parse(secret.SecretString ?? '{}'));
+    if (username !== 'bank_auditor') throw new Error(`secret for bank_auditor names user ${username}`);
+    await rds.send(
+      new ExecuteStatementCommand({
+        ...target,
+        sql: 'SELECT bank_set_auditor_password(:password)',
+        parameters: [{ name: 'password', value: { stringValue: password } }],
       }),
     );
   }

@@ -1,48 +1,44 @@
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
-import type { AuditRowText } from '../shared/audit/chain';
-import { auditRowsSql, verifyAuditTrail } from '../shared/audit/verify';
+import { readDbState } from '../shared/audit/db-reader';
+import { pgSession } from '../shared/audit/sessions';
+import { formatReport, type VerifyReport, verifySeals } from '../shared/audit/verify';
+import { openLocalData } from './audit-local';
 import { fsBucket } from './log-bucket';
-import { livePostmaster, recordedPgdata, startPostgres } from './postgres';
 
 /**
- * `npm run audit:verify`: checks the local audit trail (${BANK_DATA_DIR:-.data}) against the
- * sealed batches in its log bucket. Works whether or not `npm start` is running.
+ * `npm run audit:verify`: checks the local bank (${BANK_DATA_DIR:-.data}) against the sealed
+ * batches in its log bucket; `npm run audit:verify -- --stack` checks the deployed stack named in
+ * cdk.outputs.json instead. Prints the report and every problem; exits 0 only when there is none
+ * (1: problems found, 2: the check could not run).
  */
-const dataDir = path.resolve(process.env.BANK_DATA_DIR ?? '.data');
-if (!existsSync(path.join(dataDir, 'cluster.json'))) {
-  console.error(`error: no bank data in ${dataDir}; run npm start first or set BANK_DATA_DIR`);
-  process.exit(2);
-}
-const { superuserPassword } = JSON.parse(readFileSync(path.join(dataDir, 'cluster.json'), 'utf8')) as {
-  superuserPassword: string;
-};
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-let port = livePostmaster(recordedPgdata(dataDir) ?? path.join(dataDir, 'pgdata'))?.port;
-const owned = port === undefined ? await startPostgres({ dataDir }) : undefined;
-port ??= owned?.port;
-const client = new pg.Client({
-  host: '127.0.0.1',
-  port,
-  user: 'postgres',
-  password: superuserPassword,
-  database: 'bank',
-});
-try {
-  await client.connect();
-  const report = await verifyAuditTrail(fsBucket(path.join(dataDir, 'log-bucket')), async (first, last) => {
-    return (await client.query<AuditRowText>(auditRowsSql, [first, last])).rows;
-  });
-  console.log(
-    `${report.batches} sealed batches, ${report.events} events, sealed through seq ${report.lastSealedSeq}: ` +
-      (report.problems.length === 0
-        ? 'the audit trail matches its seals'
-        : `${report.problems.length} problem(s)`),
-  );
-  for (const problem of report.problems) console.log(`  - ${problem}`);
-  process.exitCode = report.problems.length === 0 ? 0 : 1;
-} finally {
-  await client.end();
-  await owned?.stop();
+async function verifyLocal(): Promise<VerifyReport> {
+  const local = await openLocalData(process.env.BANK_DATA_DIR ?? '.data');
+  try {
+    const client = local.client('postgres');
+    await client.connect();
+    try {
+      const db = await readDbState(pgSession(client));
+      return await verifySeals(fsBucket(path.join(local.dataDir, 'log-bucket')), db);
+    } finally {
+      await client.end();
+    }
+  } finally {
+    await local.close();
+  }
 }
+
+let code: number;
+try {
+  const report = process.argv.includes('--stack')
+    ? await (await import('./audit-stack')).verifyDeployedStack()
+    : await verifyLocal();
+  process.stdout.write(formatReport(report));
+  code = report.problems.length === 0 ? 0 : 1;
+} catch (error) {
+  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+  code = 2;
+}
+// Explicitly, with the verdict as the exit code: a cron job or CI step must see a failure.
+process.exit(code);

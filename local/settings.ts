@@ -19,7 +19,7 @@ const localSchema = z.object({
   BANK_ADMIN_USERNAME: z._default(usernameSchema, 'admin'),
   BANK_ADMIN_PASSWORD: z.optional(passwordSchema),
   BANK_LOG_FORMAT: z.optional(z.enum(logFormats)),
-  BANK_AUDIT_SEAL_INTERVAL_S: envInt(1, 86_400, 60),
+  BANK_AUDIT_SEAL_INTERVAL_S: envInt(1, 86_400, 10),
   POWERTOOLS_LOG_LEVEL: z.optional(z.enum(logLevels)),
 });
 

@@ -37,12 +37,15 @@ export const bankEnvKeys = [
   'BANK_DB_SECRET_ARN_BANK_TELLER',
   'BANK_DB_SECRET_ARN_BANK_ADMIN',
   'BANK_DB_SECRET_ARN_BANK_AUTH',
+  'BANK_DB_SECRET_ARN_BANK_AUDITOR',
   'BANK_JWT_SECRET_ARN',
   'BANK_JWT_ISSUER',
   'BANK_JWT_AUDIENCE',
   'BANK_BCRYPT_COST',
   'BANK_MIGRATIONS_DIR',
   'BANK_LOG_BUCKET',
+  'BANK_API_ID',
+  'BANK_AUDIT_TRAFFIC_LOOKBACK_MIN',
 ] as const;
 export type BankEnvKey = (typeof bankEnvKeys)[number];
 export type BankEnvironment = Partial<Record<BankEnvKey, string>>;
@@ -73,10 +76,12 @@ export const esmRequireBanner =
  *   AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, so the default chain stops at
  *   its first, bundled link (credential-provider-env); these load from the runtime only if that
  *   ever changed. Bundled they would add ~90 KB that never runs.
- * - client-s3, used only by the scheduled audit sealer, is larger than the whole budget.
+ * - client-s3 and client-cloudwatch, used only by the scheduled audit sealer: client-s3 alone is
+ *   larger than the whole budget.
  */
 export const sdkExternalModules = [
   '@aws-sdk/client-s3',
+  '@aws-sdk/client-cloudwatch',
   '@aws-sdk/credential-provider-http',
   '@aws-sdk/credential-provider-ini',
   '@aws-sdk/credential-provider-login',

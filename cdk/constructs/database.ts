@@ -38,6 +38,8 @@ export class BankDatabase extends Construct {
   readonly cluster: rds.DatabaseCluster;
   readonly masterSecret: secretsmanager.ISecret;
   readonly roleSecrets: Readonly<Record<DbRole, secretsmanager.ISecret>>;
+  /** The read-only bank_auditor login (migration 0006), for `npm run audit:verify -- --stack`. */
+  readonly auditorSecret: secretsmanager.ISecret;
 
   constructor(scope: Construct, id: string, props: BankDatabaseProps) {
     super(scope, id);
@@ -78,9 +80,10 @@ export class BankDatabase extends Construct {
       bank_admin: this.roleSecret('bank_admin'),
       bank_auth: this.roleSecret('bank_auth'),
     };
+    this.auditorSecret = this.roleSecret('bank_auditor');
   }
 
-  private roleSecret(role: DbRole): secretsmanager.ISecret {
+  private roleSecret(role: DbRole | 'bank_auditor'): secretsmanager.ISecret {
     const secret = new secretsmanager.Secret(this, `${pascalCase(role)}Secret`, {
       description: `Aurora login of PostgreSQL role ${role} (used through the RDS Data API)`,
       generateSecretString: {

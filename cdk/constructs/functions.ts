@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -36,7 +37,10 @@ export interface BankFunctionsProps {
   readonly logBucket: LogBucket;
   readonly jwt: JwtSettings;
   readonly logRetention: logs.RetentionDays;
-  /** How often the audit sealer runs. Every run wakes a paused database. */
+  /**
+   * How often the audit sealer runs. A run touches the database only when CloudWatch shows API
+   * requests within the last few minutes, so an idle database stays paused.
+   */
   readonly auditSealInterval: Duration;
 }
 
@@ -121,6 +125,7 @@ export class BankFunctions extends Construct {
       BANK_DB_SECRET_ARN_BANK_TELLER: database.roleSecrets.bank_teller.secretArn,
       BANK_DB_SECRET_ARN_BANK_ADMIN: database.roleSecrets.bank_admin.secretArn,
       BANK_DB_SECRET_ARN_BANK_AUTH: database.roleSecrets.bank_auth.secretArn,
+      BANK_DB_SECRET_ARN_BANK_AUDITOR: database.auditorSecret.secretArn,
     };
     const fn = new BankFunction(this, 'Migrate', {
       entry,
@@ -139,22 +144,28 @@ export class BankFunctions extends Construct {
       database.roleSecrets.bank_teller,
       database.roleSecrets.bank_admin,
       database.roleSecrets.bank_auth,
+      database.auditorSecret,
     ]);
     return fn;
   }
 
-  /** Scheduled: chains new audit events by hash and writes each sealed batch to the log bucket. */
+  /**
+   * Scheduled: seals new audit events, ledger entries and balances into the hash chain and writes
+   * each batch to the log bucket. BANK_API_ID is set by the stack once the API exists.
+   */
   private auditSealFunction(entry: string, props: BankFunctionsProps): BankFunction {
     const { database, logBucket } = props;
     const fn = new BankFunction(this, 'AuditSeal', {
       entry,
       description:
-        'Seals new audit events into hash-chained batches in the Object Lock log bucket (scheduled)',
+        'Seals new audit events, ledger entries and balances into hash-chained batches in the Object Lock log bucket (scheduled)',
       environment: {
         BANK_DB_CLUSTER_ARN: database.cluster.clusterArn,
         BANK_DB_NAME: databaseName,
         BANK_DB_SECRET_ARN_BANK_ADMIN: database.roleSecrets.bank_admin.secretArn,
         BANK_LOG_BUCKET: logBucket.bucket.bucketName,
+        // One period plus CloudWatch's publication delay: every request is seen by a later run.
+        BANK_AUDIT_TRAFFIC_LOOKBACK_MIN: String(props.auditSealInterval.toMinutes() + 5),
       },
       logRetention: props.logRetention,
       timeout: Duration.minutes(2),
@@ -162,6 +173,8 @@ export class BankFunctions extends Construct {
     });
     database.grantDataApi(fn, [database.roleSecrets.bank_admin]);
     logBucket.grantSealWriter(fn);
+    // The traffic check before any database call; GetMetricData has no resource-level scope.
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
     new events.Rule(this, 'AuditSealSchedule', {
       description: 'Runs the audit sealer',
       schedule: events.Schedule.rate(props.auditSealInterval),

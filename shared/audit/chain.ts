@@ -1,20 +1,14 @@
 import { createHash } from 'node:crypto';
 
 /**
- * The audit seal chain: hash(batch) = sha256(prevHash + "\n" + line_1 + "\n" + ... + line_n),
- * hex, with prevHash of the first batch = 64 zeros. Lines are the canonical JSON of each event
- * (PostgreSQL jsonb text: keys by length then bytes, ", " and ": " separators).
+ * The seal chain: hash(batch) = sha256(prevHash + "\n" + line_1 + "\n" + ... + line_n), hex, with
+ * prevHash of the first batch = 64 zeros. Line 1 is the batch header; then the audit events, the
+ * ledger entries and the account balances, each the canonical JSON text PostgreSQL gives jsonb
+ * (keys by length then bytes, ", " and ": " separators). docs/audit-format.md is the reference.
  */
 export const genesisHash = '0'.repeat(64);
-
-export interface SealedBatch {
-  readonly batchNo: number;
-  readonly firstSeq: number;
-  readonly lastSeq: number;
-  readonly prevHash: string;
-  readonly hash: string;
-  readonly lines: readonly string[];
-}
+export const batchFormat = 'bank-seal/2';
+export const batchPrefix = 'seals/batches/';
 
 export function chainHash(prevHash: string, lines: readonly string[]): string {
   return createHash('sha256')
@@ -23,11 +17,11 @@ export function chainHash(prevHash: string, lines: readonly string[]): string {
 }
 
 export function batchKey(batchNo: number): string {
-  return `audit/batches/${String(batchNo).padStart(12, '0')}.json`;
+  return `${batchPrefix}${String(batchNo).padStart(12, '0')}.json`;
 }
 
 export function batchNoOfKey(key: string): number | undefined {
-  const match = /^audit\/batches\/(\d{12})\.json$/.exec(key);
+  const match = /^seals\/batches\/(\d{12})\.json$/.exec(key);
   return match?.[1] ? Number(match[1]) : undefined;
 }
 
@@ -35,24 +29,40 @@ export class AuditChainError extends Error {
   override name = 'AuditChainError';
 }
 
-/** Checks one batch against itself and its predecessor; throws on any mismatch. */
-export function assertBatchIntegrity(batch: SealedBatch, expectedPrevHash: string): void {
-  if (batch.prevHash !== expectedPrevHash) {
-    throw new AuditChainError(`batch ${batch.batchNo}: prevHash does not continue the chain`);
-  }
-  if (chainHash(batch.prevHash, batch.lines) !== batch.hash) {
-    throw new AuditChainError(`batch ${batch.batchNo}: its events do not match its hash`);
-  }
+/** A JSON value already in its text form (a number, `null`, nested jsonb text). */
+export interface RawJson {
+  readonly raw: string;
+}
+export type JsonbMember = string | null | boolean | RawJson;
+
+/** jsonb's text output for a flat object: keys ordered by length, then bytewise. */
+export function jsonbText(members: Readonly<Record<string, JsonbMember>>): string {
+  const keys = Object.keys(members).sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+  const parts = keys.map((key) => {
+    const value = members[key];
+    let text: string;
+    if (value === null || value === undefined) text = 'null';
+    else if (typeof value === 'string') text = JSON.stringify(value);
+    else if (typeof value === 'boolean') text = String(value);
+    else text = value.raw;
+    return `${JSON.stringify(key)}: ${text}`;
+  });
+  return `{${parts.join(', ')}}`;
 }
 
-/** One event as the verifier rebuilds it from raw columns, in jsonb's canonical text form. */
-export interface AuditRowText {
-  readonly seq: string;
+const raw = (text: string): RawJson => ({ raw: text });
+const rawOrNull = (text: string | null): RawJson | null => (text === null ? null : raw(text));
+
+/** One audit event as the verifier reads it: raw columns, text only. */
+export interface AuditRow {
   readonly id: string;
+  readonly seq: string;
+  /** The row's 32-bit xmin as PostgreSQL prints it. */
+  readonly xmin: string;
   readonly actor: string;
   readonly action: string;
   readonly outcome: string;
-  /** `details::text` as PostgreSQL prints jsonb. */
+  /** `details::text` (jsonb's canonical text). */
   readonly details: string;
   readonly ip: string | null;
   readonly userAgent: string | null;
@@ -61,23 +71,58 @@ export interface AuditRowText {
   readonly createdAt: string;
 }
 
-function jsonString(value: string | null): string {
-  return value === null ? 'null' : JSON.stringify(value);
+/** One ledger entry as the verifier reads it. */
+export interface HistoryRow {
+  readonly id: string;
+  readonly seq: string;
+  readonly xmin: string;
+  readonly accountId: string;
+  readonly type: string;
+  readonly amountMinor: string;
+  readonly balanceAfterMinor: string;
+  readonly counterpartyAccountId: string | null;
+  readonly transferId: string | null;
+  readonly memo: string | null;
+  readonly actorId: string;
+  readonly createdAt: string;
 }
 
-export function auditLine(row: AuditRowText): string {
-  // jsonb orders keys by length, then bytewise.
-  const members: Array<[string, string]> = [
-    ['id', jsonString(row.id)],
-    ['ip', jsonString(row.ip)],
-    ['seq', row.seq],
-    ['actor', jsonString(row.actor)],
-    ['action', jsonString(row.action)],
-    ['details', row.details],
-    ['outcome', jsonString(row.outcome)],
-    ['createdAt', jsonString(row.createdAt)],
-    ['requestId', jsonString(row.requestId)],
-    ['userAgent', jsonString(row.userAgent)],
-  ];
-  return `{${members.map(([k, v]) => `"${k}": ${v}`).join(', ')}}`;
+export function auditLine(row: AuditRow, xid: string): string {
+  return jsonbText({
+    kind: 'audit',
+    id: row.id,
+    seq: raw(row.seq),
+    xid,
+    actor: row.actor,
+    action: row.action,
+    outcome: row.outcome,
+    details: raw(row.details),
+    ip: row.ip,
+    userAgent: row.userAgent,
+    requestId: row.requestId,
+    createdAt: row.createdAt,
+  });
+}
+
+export function historyLine(row: HistoryRow, xid: string): string {
+  return jsonbText({
+    kind: 'history',
+    id: row.id,
+    seq: raw(row.seq),
+    xid,
+    accountId: raw(row.accountId),
+    type: row.type,
+    amountMinor: row.amountMinor,
+    balanceAfterMinor: row.balanceAfterMinor,
+    counterpartyAccountId: rawOrNull(row.counterpartyAccountId),
+    transferId: row.transferId,
+    memo: row.memo,
+    actorId: row.actorId,
+    createdAt: row.createdAt,
+  });
+}
+
+/** Entries that add to the balance; the others take from it. */
+export function signedAmount(type: string, amountMinor: bigint): bigint {
+  return type === 'DEPOSIT' || type === 'TRANSFER_IN' ? amountMinor : -amountMinor;
 }

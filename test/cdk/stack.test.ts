@@ -166,8 +166,9 @@ describe('resource counts', () => {
     template.resourceCountIs('AWS::RDS::DBCluster', 1);
     template.resourceCountIs('AWS::RDS::DBInstance', 1);
     // master + one per database role + the JWT signing key
-    template.resourceCountIs('AWS::SecretsManager::Secret', 1 + dbRoles.length + 1);
-    template.resourceCountIs('AWS::SecretsManager::SecretTargetAttachment', 1 + dbRoles.length);
+    // master, one per application role, the auditor's, the JWT key
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1 + dbRoles.length + 1 + 1);
+    template.resourceCountIs('AWS::SecretsManager::SecretTargetAttachment', 1 + dbRoles.length + 1);
     template.resourceCountIs('AWS::S3::Bucket', 1);
     template.resourceCountIs('Custom::Trigger', 1);
     template.resourceCountIs('AWS::Events::Rule', 1);
@@ -370,9 +371,12 @@ describe('secret per database role', () => {
     expect(secretResourcesOf(routeFnIds.get('openapi') ?? '')).toEqual([]);
   });
 
-  it('lets the migrate function read the master and role secrets, and nothing else', () => {
+  it('lets the migrate function read the master, role and auditor secrets, and nothing else', () => {
     const id = logicalIdOf(fns.migrate);
-    expect(secretResourcesOf(id)).toEqual([masterSecretId, ...Object.values(roleSecretIds)].sort());
+    const auditorSecretId = logicalIdOf(stack.database.auditorSecret);
+    expect(secretResourcesOf(id)).toEqual(
+      [masterSecretId, ...Object.values(roleSecretIds), auditorSecretId].sort(),
+    );
     expect(fnProps(id).Environment.Variables).toMatchObject({
       BANK_DB_CLUSTER_ARN: clusterArn,
       BANK_DB_NAME: 'bank',
@@ -381,6 +385,7 @@ describe('secret per database role', () => {
       BANK_DB_SECRET_ARN_BANK_TELLER: { Ref: roleSecretIds.bank_teller },
       BANK_DB_SECRET_ARN_BANK_ADMIN: { Ref: roleSecretIds.bank_admin },
       BANK_DB_SECRET_ARN_BANK_AUTH: { Ref: roleSecretIds.bank_auth },
+      BANK_DB_SECRET_ARN_BANK_AUDITOR: { Ref: auditorSecretId },
       BANK_MIGRATIONS_DIR: '/var/task/migrations',
     });
   });
@@ -501,7 +506,15 @@ describe('the HTTP API', () => {
 
   it('outputs the API URL and what admin:create needs', () => {
     expect(Object.keys(json.Outputs ?? {}).sort()).toEqual(
-      ['AlarmTopicArn', 'ApiUrl', 'DbClusterArn', 'DbMasterSecretArn', 'DbName', 'LogBucketName'].sort(),
+      [
+        'AlarmTopicArn',
+        'ApiUrl',
+        'DbAuditorSecretArn',
+        'DbClusterArn',
+        'DbMasterSecretArn',
+        'DbName',
+        'LogBucketName',
+      ].sort(),
     );
     expect(json.Outputs?.DbMasterSecretArn?.Value).toEqual({ Ref: masterSecretId });
   });
@@ -528,10 +541,11 @@ describe('the migration trigger', () => {
 });
 
 describe('the audit sealer', () => {
-  it('runs on a schedule with the log bucket and the admin role', () => {
+  it('runs every minute with the log bucket, the admin role and the API id for its traffic check', () => {
     const id = logicalIdOf(fns.auditSeal);
+    const [[apiId]] = ofType('AWS::ApiGatewayV2::Api') as [[string, CfnResource]];
     template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(1 hour)',
+      ScheduleExpression: 'rate(1 minute)',
       State: 'ENABLED',
       Targets: [{ Arn: { 'Fn::GetAtt': [id, 'Arn'] } }],
     });
@@ -539,8 +553,15 @@ describe('the audit sealer', () => {
     expect(fnProps(id).Environment.Variables).toMatchObject({
       BANK_LOG_BUCKET: { Ref: bucketId },
       BANK_DB_SECRET_ARN_BANK_ADMIN: { Ref: roleSecretIds.bank_admin },
+      BANK_API_ID: { Ref: apiId },
+      BANK_AUDIT_TRAFFIC_LOOKBACK_MIN: '6',
     });
     expect(secretResourcesOf(id)).toEqual([roleSecretIds.bank_admin]);
+    expect(
+      statementsOfRole(roleOf(id)).filter((st) => asArray(st.Action).includes('cloudwatch:GetMetricData')),
+    ).toEqual([
+      expect.objectContaining({ Action: 'cloudwatch:GetMetricData', Effect: 'Allow', Resource: '*' }),
+    ]);
   });
 });
 

@@ -1,139 +1,223 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { fsBucket } from '../../local/log-bucket';
-import type { AuditRowText } from '../../shared/audit/chain';
-import { chainHash, genesisHash } from '../../shared/audit/chain';
+import { batchKey, batchPrefix, chainHash, genesisHash } from '../../shared/audit/chain';
 import { sealPending } from '../../shared/audit/sealer';
-import { auditRowsSql, verifyAuditTrail } from '../../shared/audit/verify';
-import { query, startTestStack, type TestStack } from '../helpers/stack';
+import { pgSealCall } from '../../shared/audit/sessions';
+import { type SealWorld, sealWorld } from '../helpers/seal';
 
-let s: TestStack;
-let bucketDir: string;
-let adminToken: string;
-let gapSeq: string;
-
-async function verify() {
-  return verifyAuditTrail(fsBucket(bucketDir), (first, last) =>
-    query<AuditRowText & Record<string, unknown>>(s.db, auditRowsSql, [first, last]),
-  );
-}
-
-/** Bypasses the append-only triggers as the superuser can: what sealing must expose. */
-async function tamper(sql: string, params: unknown[] = []): Promise<void> {
-  const client = s.db.client();
-  await client.connect();
-  try {
-    await client.query('SET session_replication_role = replica');
-    await client.query(sql, params);
-  } finally {
-    await client.end();
-  }
-}
-
-beforeAll(async () => {
-  s = await startTestStack();
-  bucketDir = await mkdtemp(path.join(tmpdir(), 'bank-bucket-'));
-  await s.createUser('seal-admin', 'seal-admin-password', 'admin');
-  adminToken = await s.login('seal-admin', 'seal-admin-password');
-  for (let i = 0; i < 2; i += 1) await s.call('GET', '/me', { token: adminToken });
-  // A rolled-back insert burns a sequence number: a gap inside what will be a sealed range.
-  const client = s.db.client();
-  await client.connect();
-  await client.query('BEGIN');
-  const burnt = await client.query<{ seq: string }>(
-    "INSERT INTO audit_logs (actor, action, outcome) VALUES ('x', 'me.get', 'success') RETURNING seq::text",
-  );
-  gapSeq = burnt.rows[0]?.seq ?? '';
-  await client.query('ROLLBACK');
-  await client.end();
-  for (let i = 0; i < 3; i += 1) await s.call('GET', '/me', { token: adminToken });
-});
-
-afterAll(async () => {
-  await s?.close();
-  await rm(bucketDir, { recursive: true, force: true });
+let w: SealWorld | undefined;
+afterEach(async () => {
+  await w?.close();
+  w = undefined;
 });
 
 describe('audit sealing', () => {
-  it('seals settled events into hash-chained batches of a fixed size, and verifies clean', async () => {
+  it('seals the audit trail, the ledger and the balances into a chain, and verifies clean', async () => {
     // Prepare
-    const events = await query<{ n: number }>(s.db, 'SELECT count(*)::int AS n FROM audit_logs');
-    const total = events[0]?.n ?? 0;
+    w = await sealWorld();
     // Act
-    const report = await sealPending({ bucket: fsBucket(bucketDir), batchMax: 3, settleS: 0 });
-    const again = await sealPending({ bucket: fsBucket(bucketDir), batchMax: 3, settleS: 0 });
-    const result = await verify();
+    const first = await w.seal();
+    const again = await w.seal();
+    const report = await w.verify();
     // Assess
-    const batches = Math.ceil(total / 3);
-    expect(report.uploaded).toEqual(Array.from({ length: batches }, (_, i) => i + 1));
+    expect(first.uploaded).toEqual([1]);
     expect(again.uploaded).toEqual([]);
-    expect(result).toEqual({ batches, events: total, lastSealedSeq: expect.any(Number), problems: [] });
-    const files = (await readdir(path.join(bucketDir, 'audit/batches'))).sort();
-    expect(files).toHaveLength(batches);
-    const first = JSON.parse(await readFile(path.join(bucketDir, 'audit/batches', files[0] ?? ''), 'utf8'));
-    expect(first.prevHash).toBe(genesisHash);
-    expect(first.hash).toBe(chainHash(genesisHash, first.lines));
-    const seals = await query(s.db, 'SELECT batch_no::int, batch_hash FROM audit_seals ORDER BY batch_no');
-    expect(seals.map((r) => r.batch_no)).toEqual(report.uploaded);
-  });
-
-  it('does not seal events younger than the settle time', async () => {
-    // Act
-    await s.call('GET', '/me', { token: adminToken });
-    const report = await sealPending({ bucket: fsBucket(bucketDir), batchMax: 3, settleS: 3600 });
-    // Assess
-    expect(report.uploaded).toEqual([]);
-  });
-
-  it('exposes an edited, a deleted and an inserted event, even with the triggers bypassed', async () => {
-    // Prepare: everything so far sealed
-    await sealPending({ bucket: fsBucket(bucketDir), batchMax: 3, settleS: 0 });
-    const rows = await query<{ seq: string }>(s.db, 'SELECT seq::text FROM audit_logs ORDER BY seq LIMIT 2');
-    const [edited, deleted] = rows.map((r) => r.seq);
-    // Act
-    await tamper("UPDATE audit_logs SET outcome = 'success', actor = 'someone-else' WHERE seq = $1", [
-      edited,
+    expect(report).toEqual({
+      batches: 1,
+      sealedThrough: {
+        batchNo: 1,
+        sealedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      },
+      events: 4,
+      entries: 3,
+      balances: 2,
+      unsealed: { events: 0, entries: 0, oldestAgeS: null },
+      problems: [],
+    });
+    const batch = JSON.parse(await readFile(path.join(w.bucketDir, batchKey(1)), 'utf8'));
+    expect(batch.prevHash).toBe(genesisHash);
+    expect(batch.hash).toBe(chainHash(genesisHash, batch.lines));
+    const kinds = batch.lines.map((l: string) => JSON.parse(l).kind);
+    expect(kinds).toEqual([
+      'batch',
+      'audit',
+      'audit',
+      'audit',
+      'audit',
+      'history',
+      'history',
+      'history',
+      'balance',
+      'balance',
     ]);
-    await tamper('DELETE FROM audit_logs WHERE seq = $1', [deleted]);
-    await tamper(
-      `INSERT INTO audit_logs (seq, actor, action, outcome) OVERRIDING SYSTEM VALUE
-       VALUES ($1, 'ghost', 'me.get', 'success')`,
-      [gapSeq],
-    );
-    const result = await verify();
-    // Assess
-    expect(result.problems).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(new RegExp(`^event seq ${edited} \\(batch \\d+\\) was changed$`)),
-        expect.stringMatching(new RegExp(`^event seq ${deleted} \\(batch \\d+\\) was deleted$`)),
-        expect.stringMatching(new RegExp(`^event seq ${gapSeq} was inserted into sealed batch \\d+$`)),
-      ]),
-    );
-    expect(result.problems).toHaveLength(3);
+    const balances = batch.lines
+      .filter((l: string) => JSON.parse(l).kind === 'balance')
+      .map((l: string) => JSON.parse(l));
+    expect(balances).toEqual([
+      {
+        kind: 'balance',
+        accountId: Number(w.accounts.a.id),
+        accountNo: '400000000018',
+        balanceMinor: '7450',
+      },
+      {
+        kind: 'balance',
+        accountId: Number(w.accounts.b.id),
+        accountNo: '400000000026',
+        balanceMinor: '5000',
+      },
+    ]);
+    const seals = await w.rows<{ batch_hash: string }>('SELECT batch_hash FROM seal_batches');
+    expect(seals).toEqual([{ batch_hash: batch.hash }]);
   });
 
-  it('refuses to upload a sealed batch whose events changed before it reached the bucket', async () => {
-    // Prepare: a batch sealed in the database but missing from the bucket (a failed upload)
-    const emptyBucket = await mkdtemp(path.join(tmpdir(), 'bank-bucket-'));
+  it('reports what is not yet sealed, with the age of the oldest, and seals it on the next run', async () => {
+    // Prepare
+    w = await sealWorld();
+    await w.seal();
+    await w.move(w.accounts.b, 'DEPOSIT', 100n);
+    // Act
+    const before = await w.verify();
+    const run = await w.seal();
+    const after = await w.verify();
+    // Assess
+    expect(before.unsealed).toEqual({ events: 1, entries: 1, oldestAgeS: expect.any(Number) });
+    expect(before.unsealed.oldestAgeS).toBeLessThan(60);
+    expect(before.problems).toEqual([]);
+    expect(run.uploaded).toEqual([2]);
+    expect(after).toMatchObject({
+      batches: 2,
+      events: 5,
+      entries: 4,
+      unsealed: { events: 0, entries: 0 },
+      problems: [],
+    });
+  });
+
+  it('bounds a batch by lines and seals an account balance with the batch that takes its last entry', async () => {
+    // Prepare
+    w = await sealWorld();
+    // Act
+    const run = await w.seal({ batchMax: 3 });
+    const report = await w.verify();
+    // Assess: 7 rows in batches of at most 3 lines each
+    expect(run.uploaded).toEqual([1, 2, 3]);
+    expect(report).toMatchObject({ batches: 3, events: 4, entries: 3, balances: 2, problems: [] });
+  });
+
+  it('bounds a batch by bytes, so that one batch fits one Data API response', async () => {
+    // Prepare
+    w = await sealWorld();
+    // Act
+    const run = await w.seal({ bytesMax: 1000 });
+    const report = await w.verify();
+    // Assess: every batch's rows (header aside) take at most 1,000 bytes, or it holds one row
+    expect(run.uploaded.length).toBeGreaterThan(1);
+    for (const n of run.uploaded) {
+      const batch = JSON.parse((await w.bucket.get(batchKey(n))) ?? '{}') as { lines: string[] };
+      const rows = batch.lines.slice(1).filter((l) => JSON.parse(l).kind !== 'balance');
+      const bytes = rows.reduce((total, l) => total + Buffer.byteLength(l) + 1, 0);
+      expect(rows.length === 1 || bytes <= 1000, `batch ${n}: ${rows.length} rows, ${bytes} bytes`).toBe(
+        true,
+      );
+    }
+    expect(report).toMatchObject({
+      batches: run.uploaded.length,
+      events: 4,
+      entries: 3,
+      balances: 2,
+      problems: [],
+    });
+  });
+
+  it('seals a row whose transaction stayed open across a sealer run, in the next batch', async () => {
+    // Prepare: one connection holds a transaction open with an audit event in it
+    w = await sealWorld();
+    const slow = await w.connect();
     try {
+      await slow.query('BEGIN');
+      const held = await slow.query<{ seq: string }>(
+        "INSERT INTO audit_logs (actor, action, outcome) VALUES ('slow', 'me.get', 'success') RETURNING seq::text",
+      );
+      await w.audit('me.get');
       // Act
-      const run = sealPending({ bucket: fsBucket(emptyBucket), batchMax: 3, settleS: 0 });
-      // Assess: batch 1 includes the event edited above, so its hash no longer matches
-      await expect(run).rejects.toThrow(/events changed after sealing/);
+      const during = await w.seal();
+      await slow.query('COMMIT');
+      const between = await w.verify();
+      const after = await w.seal();
+      const report = await w.verify();
+      // Assess
+      expect(during.uploaded).toEqual([1]);
+      expect(between.problems).toEqual([]);
+      expect(between.unsealed.events).toBe(1);
+      expect(after.uploaded).toEqual([2]);
+      expect(report).toMatchObject({
+        batches: 2,
+        events: 6,
+        unsealed: { events: 0, entries: 0 },
+        problems: [],
+      });
+      const batch2 = JSON.parse(await readFile(path.join(w.bucketDir, batchKey(2)), 'utf8'));
+      expect(batch2.lines.slice(1).map((l: string) => JSON.parse(l).seq)).toEqual([
+        Number(held.rows[0]?.seq),
+      ]);
     } finally {
-      await rm(emptyBucket, { recursive: true, force: true });
+      await slow.end();
     }
   });
 
-  it('keeps bucket objects write-once', async () => {
+  it('uploads a batch whose upload failed on the next run, and refuses one edited while it waited', async () => {
+    // Prepare: two batches sealed in the database whose uploads "failed" (they went to a bucket we drop)
+    w = await sealWorld();
+    const lost = fsBucket(path.join(w.bucketDir, 'lost'));
+    const client = w.db.client('bank_admin');
+    await client.connect();
+    try {
+      const failing = { ...lost, putNew: async () => Promise.reject(new Error('network down')) };
+      await expect(sealPending({ bucket: failing, call: pgSealCall(client) })).rejects.toThrow(
+        'network down',
+      );
+    } finally {
+      await client.end();
+    }
+    // Act
+    const retried = await w.seal();
+    const report = await w.verify();
+    await w.move(w.accounts.a, 'DEPOSIT', 1n);
+    const client2 = w.db.client('bank_admin');
+    await client2.connect();
+    try {
+      const failing = { ...w.bucket, putNew: async () => Promise.reject(new Error('network down')) };
+      await expect(sealPending({ bucket: failing, call: pgSealCall(client2) })).rejects.toThrow(
+        'network down',
+      );
+    } finally {
+      await client2.end();
+    }
+    await w.tamper(
+      `UPDATE seal_uploads SET body = jsonb_set(body, '{lines,1}', to_jsonb(replace(body->'lines'->>1, 'accounts.deposit', 'accounts.withdraw')))`,
+    );
+    const refused = w.seal();
+    // Assess
+    expect(retried.uploaded).toEqual([1]);
+    expect(report.problems).toEqual([]);
+    await expect(refused).rejects.toThrow('batch 2: its lines changed after sealing');
+  });
+
+  it('creates each batch object once: a second create is refused, and the first stays', async () => {
     // Prepare
-    const bucket = fsBucket(bucketDir);
-    const key = 'audit/batches/000000000001.json';
-    const original = await bucket.get(key);
-    // Act + Assess
-    await expect(bucket.put(key, '{"forged":true}\n')).rejects.toThrow(/write-once/);
-    expect(await bucket.get(key)).toBe(original);
+    w = await sealWorld();
+    await w.seal();
+    const original = await w.bucket.get(batchKey(1));
+    // Act
+    const second = w.bucket.putNew(batchKey(1), '{"forged":true}\n');
+    // Assess
+    await expect(second).rejects.toThrow(/exists/);
+    expect(await w.bucket.get(batchKey(1))).toBe(original);
+    expect(await w.bucket.listVersions(batchPrefix)).toEqual([
+      { key: batchKey(1), versionId: '1', deleteMarker: false },
+    ]);
   });
 });

@@ -191,7 +191,6 @@ describe('a running bank: readiness, logs, /health, invoke, backup and restore',
     const env = {
       BANK_DATA_DIR: dir,
       PORT: String(port),
-      BANK_AUDIT_SETTLE_S: '0',
       BANK_AUDIT_SEAL_INTERVAL_S: '1',
       BANK_LOGIN_USER_FAILURES_MAX: '2',
     };

@@ -145,12 +145,12 @@ describe('npm start', () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'bank-start-'));
     dirs.push(dataDir);
     // Act
-    const run = start({ PORT: String(await freePort()), BANK_DATA_DIR: dataDir, BANK_AUDIT_SETTLE_S: '-5' });
+    const run = start({ PORT: String(await freePort()), BANK_DATA_DIR: dataDir, BANK_AUDIT_BATCH_MAX: '0' });
     const code = await run.exited;
     // Assess
     expect(code).toBe(2);
     expect(run.output()).toMatch(
-      /^error: BANK_AUDIT_SETTLE_S="-5" is not allowed: use an integer from 0 to 3600$/m,
+      /^error: BANK_AUDIT_BATCH_MAX="0" is not allowed: use an integer from 1 to 10000$/m,
     );
     expect(existsSync(path.join(dataDir, 'pgdata'))).toBe(false);
   }, 60_000);

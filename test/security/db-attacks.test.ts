@@ -283,9 +283,9 @@ const expected: Record<Role, readonly string[]> = {
     'bank_accounts_list(jsonb,uuid,integer,bigint)',
     'bank_audit_list(jsonb,text,text,text,integer,bigint)',
     'bank_audit_record(jsonb,text,text,jsonb)',
-    'bank_audit_seal_get(bigint)',
-    'bank_audit_seal_latest()',
-    'bank_audit_seal_next(integer,integer)',
+    'bank_seal_next(integer,integer)',
+    'bank_seal_pending(integer)',
+    'bank_seal_uploaded(bigint)',
     'bank_logout(jsonb)',
     'bank_me(jsonb)',
     'bank_move(jsonb,text,text,bigint,text,text,text,text)',
@@ -306,11 +306,11 @@ const attackedElsewhere = new Set([
   'bank_audit_record(jsonb,text,text,jsonb)',
   'bank_login_begin(jsonb,text,integer,integer,integer)',
   'bank_login_finish(jsonb,uuid,boolean)',
-  // The sealer's functions take no caller context: they check the admin tier and read only
-  // audit lines (no hashes, no balances); their own tests are test/integration/audit-seal.test.ts.
-  'bank_audit_seal_get(bigint)',
-  'bank_audit_seal_latest()',
-  'bank_audit_seal_next(integer,integer)',
+  // The sealer's functions take no caller context: they check the admin tier and return only
+  // audit and ledger lines and balances (no hashes); attacked in test/security/audit-tamper.test.ts.
+  'bank_seal_next(integer,integer)',
+  'bank_seal_pending(integer)',
+  'bank_seal_uploaded(bigint)',
 ]);
 
 async function executable(role: Role): Promise<string[]> {
