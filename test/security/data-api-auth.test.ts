@@ -3,7 +3,6 @@ import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ExecuteStatementCommand, RDSDataClient, RDSDataServiceException } from '@aws-sdk/client-rds-data';
-import bcrypt from 'bcryptjs';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateAccessKey, loadOrCreateAccessKey } from '../../local/data-api/credentials';
@@ -25,7 +24,16 @@ const MISMATCH =
 let stack: TestStack;
 let listener: pg.Client;
 const notifications: string[] = [];
-let tellerId = '';
+let tellerSid = '';
+
+/** The session id a bearer token names (claim sid). */
+function sessionIdOf(token: string): string {
+  const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+    sid?: unknown;
+  };
+  if (typeof payload.sid !== 'string') throw new Error('token without sid');
+  return payload.sid;
+}
 let accountNo = '';
 
 const state = async () =>
@@ -45,13 +53,13 @@ const moneyBody = (): string =>
     resourceArn: localClusterArn,
     secretArn: localSecretArn('bank_teller'),
     database: stack.db.name,
-    sql: "SELECT bank_move(:ctx::jsonb, 'DEPOSIT', :accountNo, 100000000, NULL, false, NULL, NULL)::text",
+    sql: "SELECT bank_move(:ctx::jsonb, 'DEPOSIT', :accountNo, 100000000, NULL, NULL, NULL, NULL)::text",
     parameters: [
       {
         name: 'ctx',
         value: {
           stringValue: JSON.stringify({
-            actorId: tellerId,
+            sid: tellerSid,
             requestId: 'attack',
             ip: '10.0.0.1',
             userAgent: 'curl',
@@ -127,23 +135,26 @@ beforeAll(async () => {
   // superuser session listening for the probe's notifications.
   stack = await startTestStack();
   const suffix = randomBytes(3).toString('hex');
-  tellerId = await stack.createUser(`teller-${suffix}`, 'teller-password-1', 'teller');
+  await stack.createUser(`teller-${suffix}`, 'teller-password-1', 'teller');
   const customerId = await stack.createUser(`customer-${suffix}`, 'customer-password-1', 'customer');
   const teller = stack.db.client('bank_teller');
   await teller.connect();
   try {
+    // A live teller session: what the attack's deposit names, so that only the signature stops it.
+    const token = await stack.login(`teller-${suffix}`, 'teller-password-1');
+    tellerSid = sessionIdOf(token);
     const ctx = JSON.stringify({
-      actorId: tellerId,
+      sid: tellerSid,
       requestId: 'fixture',
       ip: '127.0.0.1',
       userAgent: 'vitest',
     });
     const opened = await teller.query<{ v: { body: { accountNo: string } } }>(
       'SELECT bank_account_create($1::jsonb, $2::uuid, $3, $4) AS v',
-      [ctx, customerId, 'Main', await bcrypt.hash('4826', 4)],
+      [ctx, customerId, 'Main', '4826'],
     );
     accountNo = opened.rows[0]?.v.body.accountNo ?? '';
-    await teller.query("SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 10000, NULL, false, NULL, NULL)", [
+    await teller.query("SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 10000, NULL, NULL, NULL, NULL)", [
       ctx,
       accountNo,
     ]);
