@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda
 import { callJson, p } from '../db/data-api';
 import { outcomeOf } from '../errors';
 import { logger } from '../logger';
+import { usernameSchema } from '../schemas';
 import type { BankContext } from './context';
 import { toBankError } from './problem';
 
@@ -31,7 +32,9 @@ export function audit(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyRe
       if (state.route === 'auth.login' && !state.claimedActor) {
         // A refused login is recorded against the username it tried (SQL keeps only valid names).
         const tried = (request.event.body as unknown as { username?: unknown } | undefined)?.username;
-        if (typeof tried === 'string') state.claimedActor = tried;
+        // Only a name that could be a username: anything else is recorded as 'anonymous' (as the
+        // database would), and cannot carry text the audit row could not store.
+        if (typeof tried === 'string' && usernameSchema.safeParse(tried).success) state.claimedActor = tried;
       }
       await record(request.context, outcomeOf(problem.status), {
         status: problem.status,

@@ -17,6 +17,27 @@ function fieldErrors(prefix: string, error: z.core.$ZodError): FieldError[] {
   );
 }
 
+/**
+ * PostgreSQL text and jsonb cannot hold U+0000, and jsonb refuses an unpaired UTF-16 surrogate:
+ * such a string anywhere in the input is refused here as invalid (400), before it can reach the
+ * database and fail there (500, and no audit event for the request).
+ */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const cannotStore = (text: string): boolean => text.includes('\u0000') || loneSurrogate.test(text);
+
+function unstorable(prefix: string, value: unknown, depth = 0): FieldError[] {
+  if (typeof value === 'string')
+    return cannotStore(value)
+      ? [{ path: prefix, message: 'contains a character that cannot be stored' }]
+      : [];
+  if (typeof value !== 'object' || value === null || depth > 32) return [];
+  return Object.entries(value).flatMap(([key, item]) =>
+    cannotStore(key)
+      ? [{ path: prefix, message: 'has a member name that cannot be stored' }]
+      : unstorable(`${prefix}.${key}`, item, depth + 1),
+  );
+}
+
 /** zod at the edge: path, query, body and the Idempotency-Key header, all or nothing. */
 export function validate(
   spec: RouteSpec,
@@ -32,6 +53,11 @@ export function validate(
         errors.push(...fieldErrors(prefix, parsed.error));
         return undefined;
       };
+      errors.push(
+        ...unstorable('path', event.pathParameters),
+        ...unstorable('query', event.queryStringParameters),
+        ...unstorable('body', event.body),
+      );
       const params = check('path', spec.params, event.pathParameters);
       const query = check('query', spec.query, event.queryStringParameters);
       const body = check('body', spec.body, event.body);

@@ -182,5 +182,36 @@ export async function runClient(deps: ClientDeps): Promise<void> {
       }
     }
     deps.record(op);
+    if (op.code === 'ACCOUNT_LOCKED') await unlock(deps, [op.accountNo, op.toAccountNo]);
+  }
+}
+
+/**
+ * Lost answers after a PIN check was reserved count as wrong PINs after a minute, and enough of
+ * them lock an account; a teller unlocks it, as the bank would, so the run keeps moving money.
+ * Unlocking is idempotent in effect, so it is simply retried a few times.
+ */
+async function unlock(deps: ClientDeps, accountNos: readonly (string | undefined)[]): Promise<void> {
+  const teller = deps.rng.pick(deps.tellers);
+  for (const accountNo of accountNos) {
+    if (!accountNo) continue;
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      try {
+        const response = await fetch(`${deps.baseUrl}/accounts/${accountNo}/unlock`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${teller.token}`, 'content-type': 'application/json' },
+          body: '{}',
+          signal: AbortSignal.timeout(deps.bound.attemptTimeoutMs),
+        });
+        await response.text();
+        if (response.status < 500) {
+          deps.observe(`unlock ${response.status}`);
+          break;
+        }
+      } catch {
+        // Retried below.
+      }
+      await sleep(deps.rng.int(100, 500));
+    }
   }
 }
