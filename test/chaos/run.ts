@@ -338,6 +338,21 @@ async function sealAndVerify(
   dataApiPort: number,
   superuserPassword: string,
 ): Promise<ChaosReport['sealing']> {
+  // Once the Data API server checks SigV4 signatures, npm start keeps the key it accepts here.
+  const keyFile = path.join(dataDir, 'data-api-credentials.json');
+  if (existsSync(keyFile)) {
+    const key = JSON.parse(readFileSync(keyFile, 'utf8')) as {
+      accessKeyId?: unknown;
+      secretAccessKey?: unknown;
+    };
+    if (typeof key.accessKeyId === 'string' && typeof key.secretAccessKey === 'string') {
+      Object.assign(process.env, {
+        AWS_ACCESS_KEY_ID: key.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
+      });
+      delete process.env.AWS_SESSION_TOKEN;
+    }
+  }
   Object.assign(process.env, {
     AWS_REGION: 'us-east-1',
     BANK_DB_CLUSTER_ARN: localClusterArn,
