@@ -47,6 +47,7 @@ export interface Services {
 }
 
 export async function startServices(options: ServicesOptions): Promise<Services> {
+  const overrides = harnessOverrides(process.env);
   const secrets = new Map<string, DbCredentials>(
     dbRoles.map((role) => [localSecretArn(role), { username: role, password: options.rolePasswords[role] }]),
   );
@@ -57,6 +58,7 @@ export async function startServices(options: ServicesOptions): Promise<Services>
     region: localRegion,
     resourceArn: localClusterArn,
     defaultDatabase: options.database,
+    ...(overrides.dataApiPort !== undefined ? { port: overrides.dataApiPort } : {}),
     ...(options.transactionIdleTimeoutMs
       ? { transactionIdleTimeoutMs: options.transactionIdleTimeoutMs }
       : {}),
@@ -80,7 +82,7 @@ export async function startServices(options: ServicesOptions): Promise<Services>
     BANK_DB_SECRET_ARN_BANK_TELLER: localSecretArn('bank_teller'),
     BANK_DB_SECRET_ARN_BANK_ADMIN: localSecretArn('bank_admin'),
     BANK_DB_SECRET_ARN_BANK_AUTH: localSecretArn('bank_auth'),
-    BANK_DATA_API_ENDPOINT: dataApi.url,
+    BANK_DATA_API_ENDPOINT: overrides.handlerEndpoint ?? dataApi.url,
     BANK_JWT_SECRET: options.jwtSecret,
     ...options.env,
   });
@@ -108,6 +110,9 @@ export async function startServices(options: ServicesOptions): Promise<Services>
         });
       },
       host: options.host ?? '127.0.0.1',
+      ...(overrides.functionTimeoutMs !== undefined
+        ? { functionTimeoutMs: overrides.functionTimeoutMs }
+        : {}),
       ...(options.port !== undefined ? { port: options.port } : {}),
     });
   } catch (error) {
@@ -123,5 +128,36 @@ export async function startServices(options: ServicesOptions): Promise<Services>
       await gateway.close();
       await dataApi.close();
     },
+  };
+}
+
+/**
+ * Overrides for the fault-injection harness (test/chaos), read from the environment because it
+ * drives the real `npm start` as a child process: a fixed Data API port (so a proxy in front of
+ * it survives restarts), the endpoint the handlers use (that proxy), and the function timeout
+ * (the route's Lambda timeout, short enough to fire during a run).
+ */
+function harnessOverrides(env: NodeJS.ProcessEnv): {
+  dataApiPort?: number;
+  handlerEndpoint?: string;
+  functionTimeoutMs?: number;
+} {
+  const int = (name: string, min: number, max: number): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new Error(`${name} must be an integer ${min}..${max}`);
+    return n;
+  };
+  const endpoint = env.BANK_LOCAL_HANDLER_DATA_API_ENDPOINT;
+  if (endpoint && !/^http:\/\/127\.0\.0\.1:[0-9]{1,5}$/.test(endpoint))
+    throw new Error('BANK_LOCAL_HANDLER_DATA_API_ENDPOINT must be http://127.0.0.1:<port>');
+  const dataApiPort = int('BANK_LOCAL_DATA_API_PORT', 1, 65_535);
+  const functionTimeoutMs = int('BANK_LOCAL_FUNCTION_TIMEOUT_MS', 100, 900_000);
+  return {
+    ...(dataApiPort !== undefined ? { dataApiPort } : {}),
+    ...(endpoint ? { handlerEndpoint: endpoint } : {}),
+    ...(functionTimeoutMs !== undefined ? { functionTimeoutMs } : {}),
   };
 }

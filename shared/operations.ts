@@ -43,7 +43,25 @@ export async function runOperation(
   params: readonly Param[],
   role: DbRole = dbRoleOf[principalOf(context).role],
 ): Promise<OperationResult> {
-  const raw = await callJson(role, sql, [p.json('ctx', requestCtx(context)), ...params]);
+  // The function's deadline travels with the statement: one that reaches the database after the
+  // function has timed out does not run (see deadlineGuarded).
+  const remainingMs =
+    typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
+  const guarded = remainingMs === undefined ? sql : deadlineGuarded(sql);
+  const raw = await callJson(role, guarded, [
+    p.json('ctx', requestCtx(context)),
+    ...(remainingMs === undefined
+      ? []
+      : [p.text('deadline', new Date(Date.now() + remainingMs).toISOString())]),
+    ...params,
+  ]);
+  if (
+    typeof raw === 'object' &&
+    raw !== null &&
+    (raw as { deadlinePassed?: unknown }).deadlinePassed === true
+  ) {
+    throw new DeadlinePassedError();
+  }
   context.bank.auditRecorded = true;
   return expectSuccess(raw);
 }
@@ -60,6 +78,27 @@ export async function sessionResponse(
     sessionId,
   });
   return json(200, { accessToken, tokenType: 'Bearer', expiresIn: tokenLifetimeS, user });
+}
+
+/**
+ * Wraps an operation's statement so that it runs only while its function is still alive. The Data
+ * API runs a statement it has received even when the function that sent it has timed out, and
+ * one delayed on the way (a slow network, a stalled endpoint) could otherwise arrive after the
+ * caller was told the request failed and after its retry was answered: a retry refused for want
+ * of funds, then the original moving the money anyway, under the same Idempotency-Key. Past the
+ * deadline the operation is not evaluated at all (PostgreSQL evaluates a scalar subquery in an
+ * untaken CASE branch lazily, i.e. never), and the caller gets a marker instead.
+ */
+export function deadlineGuarded(sql: string): string {
+  return `SELECT coalesce(CASE WHEN clock_timestamp() <= :deadline::timestamptz THEN (${sql}) END, '{"deadlinePassed":true}')`;
+}
+
+/** The statement reached the database after the function's deadline and did not run. */
+export class DeadlinePassedError extends Error {
+  override name = 'DeadlinePassedError';
+  constructor() {
+    super('the statement reached the database after the function deadline; it did not run');
+  }
 }
 
 export function respond(result: OperationResult): HttpResult {

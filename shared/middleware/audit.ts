@@ -4,6 +4,7 @@ import type { RouteName } from '../../functions/routes';
 import { callJson, p } from '../db/data-api';
 import { outcomeOf } from '../errors';
 import { logger } from '../logger';
+import { usernameSchema } from '../schemas';
 import type { BankContext } from './context';
 import { toBankError } from './problem';
 
@@ -35,9 +36,9 @@ export function audit(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyRe
       if (state.route === 'auth.login' && !state.claimedActor) {
         // A refused login is recorded against the username it tried (SQL keeps only valid names).
         const tried = (request.event.body as unknown as { username?: unknown } | undefined)?.username;
-        // Only a name that can be a username is repeated to the database (a NUL byte, say, would
-        // make the audit write itself fail); anything else is recorded as anonymous.
-        if (typeof tried === 'string' && usernamePattern.test(tried)) state.claimedActor = tried;
+        // Only a name that could be a username: anything else is recorded as 'anonymous' (as the
+        // database would), and cannot carry text the audit row could not store.
+        if (typeof tried === 'string' && usernameSchema.safeParse(tried).success) state.claimedActor = tried;
       }
       await record(request.context, outcomeOf(problem.status), {
         status: problem.status,

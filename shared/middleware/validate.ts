@@ -17,25 +17,28 @@ function fieldErrors(prefix: string, error: z.core.$ZodError): FieldError[] {
   );
 }
 
-/** Collects the path of every string in `value` that holds a NUL byte (bounded depth). */
-function nulPaths(prefix: string, value: unknown, out: FieldError[], depth = 0): void {
-  if (out.length >= nulErrorsMax || depth > nulDepthMax) return;
-  if (typeof value === 'string') {
-    if (value.includes('\u0000')) out.push({ path: prefix, message: 'must not contain a NUL character' });
-  } else if (Array.isArray(value)) {
-    for (const [i, v] of value.entries()) nulPaths(`${prefix}.${i}`, v, out, depth + 1);
-  } else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) nulPaths(`${prefix}.${k}`, v, out, depth + 1);
-  }
-}
-const nulErrorsMax = 20;
-const nulDepthMax = 8;
-
 /**
- * zod at the edge: path, query, body and the Idempotency-Key header, all or nothing. A NUL byte
- * in any string is refused first, whatever the field: PostgreSQL text cannot hold one, so it
- * would otherwise reach the database and fail there (a 500, and an audit write that fails too).
+ * PostgreSQL text and jsonb cannot hold U+0000, and jsonb refuses an unpaired UTF-16 surrogate:
+ * such a string anywhere in the input is refused here as invalid (400), before it can reach the
+ * database and fail there (500, and no audit event for the request).
  */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const cannotStore = (text: string): boolean => text.includes('\u0000') || loneSurrogate.test(text);
+
+function unstorable(prefix: string, value: unknown, depth = 0): FieldError[] {
+  if (typeof value === 'string')
+    return cannotStore(value)
+      ? [{ path: prefix, message: 'contains a character that cannot be stored' }]
+      : [];
+  if (typeof value !== 'object' || value === null || depth > 32) return [];
+  return Object.entries(value).flatMap(([key, item]) =>
+    cannotStore(key)
+      ? [{ path: prefix, message: 'has a member name that cannot be stored' }]
+      : unstorable(`${prefix}.${key}`, item, depth + 1),
+  );
+}
+
+/** zod at the edge: path, query, body and the Idempotency-Key header, all or nothing. */
 export function validate(
   spec: RouteSpec,
 ): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, BankContext> {
@@ -50,10 +53,11 @@ export function validate(
         errors.push(...fieldErrors(prefix, parsed.error));
         return undefined;
       };
-      nulPaths('path', event.pathParameters, errors);
-      nulPaths('query', event.queryStringParameters, errors);
-      nulPaths('body', event.body, errors);
-      if (errors.length > 0) throw new ValidationError('the request does not match the schema', errors);
+      errors.push(
+        ...unstorable('path', event.pathParameters),
+        ...unstorable('query', event.queryStringParameters),
+        ...unstorable('body', event.body),
+      );
       const params = check('path', spec.params, event.pathParameters);
       const query = check('query', spec.query, event.queryStringParameters);
       const body = check('body', spec.body, event.body);

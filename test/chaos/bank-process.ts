@@ -1,0 +1,283 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+/**
+ * The real `npm start` (tsx local/start.ts) as a child process in its own process group, so the
+ * harness can kill the whole tree with SIGKILL, and its PostgreSQL alone, as a crash would.
+ */
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const tsxCli = path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+
+export interface BankProcessOptions {
+  readonly dataDir: string;
+  readonly port: number;
+  readonly env: Readonly<Record<string, string>>;
+  readonly startTimeoutMs: number;
+}
+
+export interface BankProcess {
+  readonly url: string;
+  readonly pid: number;
+  /** The last lines the process printed (for a failed start or a crash). */
+  output(): string;
+  exited(): boolean;
+}
+
+export async function startBank(options: BankProcessOptions): Promise<BankProcess> {
+  const child = spawn(process.execPath, [tsxCli, path.join(repoRoot, 'local', 'start.ts')], {
+    cwd: repoRoot,
+    env: { ...process.env, ...options.env, PORT: String(options.port), BANK_DATA_DIR: options.dataDir },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const keep = (chunk: Buffer): void => {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(line);
+    if (lines.length > 40) lines.splice(0, lines.length - 40);
+  };
+  child.stderr?.on('data', keep);
+  let exited = false;
+  child.on('exit', () => {
+    exited = true;
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      killGroup(child);
+      reject(
+        new Error(`npm start did not become ready in ${options.startTimeoutMs} ms:\n${lines.join('\n')}`),
+      );
+    }, options.startTimeoutMs);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      keep(chunk);
+      const match = /bank API listening on (http:\/\/\S+)/.exec(chunk.toString('utf8'));
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`npm start exited (${code ?? signal}) before it was ready:\n${lines.join('\n')}`));
+    });
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('npm start has no pid');
+  processes.set(pid, child);
+  return { url, pid, output: () => lines.join('\n'), exited: () => exited };
+}
+
+const processes = new Map<number, ChildProcess>();
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+/** SIGKILL to the whole `npm start` process group (node, its PostgreSQL and that one's backends). */
+export async function killBankTree(bank: BankProcess): Promise<void> {
+  const child = processes.get(bank.pid);
+  if (!child) return;
+  processes.delete(bank.pid);
+  const gone = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  killGroup(child);
+  await gone;
+}
+
+/** 'gone', 'zombie' (dead, not yet reaped: kill(pid, 0) still succeeds) or 'alive'. */
+export function processState(pid: number): 'gone' | 'zombie' | 'alive' {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z') ? 'zombie' : 'alive';
+  } catch {
+    return 'gone';
+  }
+}
+
+/**
+ * Waits for a killed postmaster to disappear. A SIGKILLed process lingers until its parent (here,
+ * after the tree died, the init process) reaps it, and PostgreSQL refuses to start while the pid
+ * in postmaster.pid still answers. Returns the pid's state when the wait ended.
+ */
+export async function waitGone(pid: number, timeoutMs: number): Promise<'gone' | 'zombie' | 'alive'> {
+  const until = Date.now() + timeoutMs;
+  let state = processState(pid);
+  while (state !== 'gone' && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    state = processState(pid);
+  }
+  return state;
+}
+
+/** Stops it the polite way (SIGTERM), for the end of a run. */
+export async function stopBank(bank: BankProcess, timeoutMs: number): Promise<void> {
+  const child = processes.get(bank.pid);
+  if (!child) return;
+  const gone = new Promise<boolean>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(true);
+    else {
+      child.once('exit', () => resolve(true));
+      setTimeout(() => resolve(false), timeoutMs).unref();
+    }
+  });
+  try {
+    process.kill(child.pid ?? 0, 'SIGTERM');
+  } catch {
+    // Already gone.
+  }
+  if (!(await gone)) killGroup(child);
+  processes.delete(bank.pid);
+}
+
+// ---- PostgreSQL alone --------------------------------------------------------------------------
+
+export interface PgInfo {
+  readonly pid: number;
+  readonly port: number;
+}
+
+/** The running postmaster, from its pid file (line 1: pid, line 4: port). */
+export function postmaster(dataDir: string): PgInfo | undefined {
+  const pidFile = path.join(dataDir, 'pgdata', 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const [pid, , , port] = readFileSync(pidFile, 'utf8').split('\n');
+  const info = { pid: Number(pid), port: Number(port) };
+  if (!Number.isInteger(info.pid) || !Number.isInteger(info.port)) return undefined;
+  try {
+    process.kill(info.pid, 0);
+    return info;
+  } catch {
+    return undefined;
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Field 4 is the parent pid; the command name (field 2) may hold spaces, so split after ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return out;
+}
+
+/** SIGKILL to the postmaster and its backends, as the OOM killer or a crash would. */
+export function killPostgres(info: PgInfo): void {
+  const victims = [info.pid, ...childrenOf(info.pid)];
+  for (const pid of victims) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** PostgreSQL restarts started by the harness (not by npm start), to kill with the tree. */
+const restarted = new Set<ChildProcess>();
+
+/**
+ * Starts PostgreSQL again on the same data directory and port, with the command line it last ran
+ * with (`postmaster.opts`), as the same OS user: the bank keeps its connection settings and its
+ * pools reconnect. Crash recovery replays the WAL.
+ */
+export async function restartPostgres(
+  dataDir: string,
+  port: number,
+  superuserPassword: string,
+  timeoutMs: number,
+): Promise<void> {
+  const pgdata = path.join(dataDir, 'pgdata');
+  const opts = readFileSync(path.join(pgdata, 'postmaster.opts'), 'utf8').trim();
+  const parts = [...opts.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '');
+  const [binary, ...args] = parts;
+  if (!binary) throw new Error('postmaster.opts names no binary');
+  const owner = statSync(pgdata);
+  const child = spawn(binary, args, {
+    uid: owner.uid,
+    gid: owner.gid,
+    detached: true,
+    stdio: 'ignore',
+    env: { LC_MESSAGES: 'C' },
+  });
+  restarted.add(child);
+  child.on('exit', () => restarted.delete(child));
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port,
+      user: 'postgres',
+      password: superuserPassword,
+      database: 'postgres',
+    });
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      await client.end();
+      return;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      if (Date.now() > until || child.exitCode !== null)
+        throw new Error(`PostgreSQL did not come back on port ${port}: ${String(error)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/** Kills the PostgreSQL servers the harness restarted (its own process groups). */
+export async function killRestartedPostgres(): Promise<void> {
+  const waits: Promise<void>[] = [];
+  for (const child of restarted) {
+    waits.push(
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolve();
+        else child.once('exit', () => resolve());
+      }),
+    );
+    killGroup(child);
+  }
+  await Promise.all(waits);
+  restarted.clear();
+}
+
+/** Stops a restarted PostgreSQL cleanly (fast shutdown), so the data directory is left consistent. */
+export async function stopRestartedPostgres(timeoutMs: number): Promise<void> {
+  const waits: Promise<void>[] = [];
+  for (const child of restarted) {
+    waits.push(
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolve();
+        else {
+          child.once('exit', () => resolve());
+          setTimeout(() => {
+            killGroup(child);
+            resolve();
+          }, timeoutMs).unref();
+        }
+      }),
+    );
+    try {
+      if (child.pid !== undefined) process.kill(child.pid, 'SIGINT');
+    } catch {
+      // Already gone.
+    }
+  }
+  await Promise.all(waits);
+  restarted.clear();
+}
