@@ -205,7 +205,11 @@ export const loginResponse = z
     user: userShape,
   })
   .register(z.globalRegistry, { id: 'LoginResponse' });
-export const healthResponse = z.object({ status: z.literal('ok') });
+/** 200 while the database answers (503 `{status:"unavailable", database:"down"}` when not). */
+export const healthResponse = z.object({
+  status: z.literal('ok'),
+  database: z.enum(['up', 'not checked']),
+});
 export const problemShape = z
   .object({
     type: z.string(),

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { recordedPgdata } from '../../local/postgres';
 
 /**
  * The real `npm start` (tsx local/start.ts) as a child process in its own process group, so the
@@ -80,7 +81,12 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-/** SIGKILL to the whole `npm start` process group (node, its PostgreSQL and that one's backends). */
+/**
+ * SIGKILL to the whole `npm start` process tree: its process group, and every descendant of it
+ * (npm start runs PostgreSQL in a process group of its own, so that a terminal's Ctrl-C reaches
+ * the bank first and PostgreSQL is stopped after it; a crash of the machine or `kill -9` of the
+ * tree still takes PostgreSQL and its backends with it).
+ */
 export async function killBankTree(bank: BankProcess): Promise<void> {
   const child = processes.get(bank.pid);
   if (!child) return;
@@ -89,8 +95,31 @@ export async function killBankTree(bank: BankProcess): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());
   });
+  const tree = child.pid === undefined ? [] : descendantsOf(child.pid);
   killGroup(child);
+  for (const pid of tree) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
   await gone;
+}
+
+/** Every descendant of `pid` (bounded: a bank's tree is node, PostgreSQL and its backends). */
+function descendantsOf(pid: number): number[] {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0 && out.length < 1000) {
+    const next = queue.shift();
+    if (next === undefined) break;
+    for (const c of childrenOf(next)) {
+      out.push(c);
+      queue.push(c);
+    }
+  }
+  return out;
 }
 
 /** 'gone', 'zombie' (dead, not yet reaped: kill(pid, 0) still succeeds) or 'alive'. */
@@ -145,9 +174,14 @@ export interface PgInfo {
   readonly port: number;
 }
 
+/** The cluster of a data directory: as root it lives outside it, and cluster.json names it. */
+export function pgdataOf(dataDir: string): string {
+  return recordedPgdata(dataDir) ?? path.join(dataDir, 'pgdata');
+}
+
 /** The running postmaster, from its pid file (line 1: pid, line 4: port). */
 export function postmaster(dataDir: string): PgInfo | undefined {
-  const pidFile = path.join(dataDir, 'pgdata', 'postmaster.pid');
+  const pidFile = path.join(pgdataOf(dataDir), 'postmaster.pid');
   if (!existsSync(pidFile)) return undefined;
   const [pid, , , port] = readFileSync(pidFile, 'utf8').split('\n');
   const info = { pid: Number(pid), port: Number(port) };
@@ -202,7 +236,7 @@ export async function restartPostgres(
   superuserPassword: string,
   timeoutMs: number,
 ): Promise<void> {
-  const pgdata = path.join(dataDir, 'pgdata');
+  const pgdata = pgdataOf(dataDir);
   const opts = readFileSync(path.join(pgdata, 'postmaster.opts'), 'utf8').trim();
   const parts = [...opts.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '');
   const [binary, ...args] = parts;

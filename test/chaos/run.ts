@@ -10,6 +10,7 @@ import {
   killBankTree,
   killPostgres,
   killRestartedPostgres,
+  pgdataOf,
   postmaster,
   restartPostgres,
   startBank,
@@ -259,7 +260,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             restartFailures.push(
               `killed postmaster ${before.pid} still ${state} after 10 s: stale postmaster.pid removed`,
             );
-            await rm(path.join(dataDir, 'pgdata', 'postmaster.pid'), { force: true });
+            await rm(path.join(pgdataOf(dataDir), 'postmaster.pid'), { force: true });
           }
         }
         await new Promise((r) => setTimeout(r, nemesisRng.int(200, 1000)));
