@@ -33,7 +33,6 @@ export async function check(client: pg.Client, ops: readonly Op[]): Promise<Chec
     ledger: string;
     entries: string;
     last_after: string | null;
-    in_flight: number;
     is_locked: boolean;
   }>(`
     SELECT a.account_no, a.balance_minor::text AS balance,
@@ -42,11 +41,10 @@ export async function check(client: pg.Client, ops: readonly Op[]): Promise<Chec
            count(h.id)::text AS entries,
            (SELECT h2.balance_after_minor::text FROM history h2 WHERE h2.account_id = a.id
              ORDER BY h2.seq DESC LIMIT 1) AS last_after,
-           a.pin_checks_in_flight AS in_flight, a.is_locked
+           a.is_locked
       FROM accounts a LEFT JOIN history h ON h.account_id = a.id
      GROUP BY a.id ORDER BY a.id`);
   let total = 0n;
-  let stuckPinChecks = 0;
   let locked = 0;
   for (const a of accounts.rows) {
     const balance = BigInt(a.balance);
@@ -56,7 +54,6 @@ export async function check(client: pg.Client, ops: readonly Op[]): Promise<Chec
       violations.push(`account ${a.account_no}: balance ${balance} but its ledger sums to ${a.ledger}`);
     if (a.last_after !== null && BigInt(a.last_after) !== balance)
       violations.push(`account ${a.account_no}: balance ${balance} but its last entry says ${a.last_after}`);
-    stuckPinChecks += a.in_flight;
     if (a.is_locked) locked += 1;
   }
   // Each entry's balance_after continues the previous one (no lost update between movements).
@@ -200,10 +197,6 @@ export async function check(client: pg.Client, ops: readonly Op[]): Promise<Chec
     SELECT l.pid, l.locktype, l.mode FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
      WHERE l.pid <> pg_backend_pid() AND a.backend_type = 'client backend'`);
   for (const l of locks.rows) violations.push(`session ${l.pid} still holds a ${l.locktype} ${l.mode} lock`);
-  if (stuckPinChecks > 0)
-    notes.push(
-      `${stuckPinChecks} PIN check(s) reserved and never settled (an answer lost after the reservation committed); each counts as a wrong PIN after 60 s`,
-    );
 
   return {
     violations,
@@ -216,7 +209,6 @@ export async function check(client: pg.Client, ops: readonly Op[]): Promise<Chec
       acknowledgedMissing: ackedMissing,
       lockedAccounts: locked,
       duplicateAuditRequests,
-      stuckPinChecks,
     },
   };
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, recordedPgdata } from '../../local/postgres';
+import { batchPrefix } from '../../shared/audit/chain';
 import {
   alive,
   json,
@@ -272,7 +273,7 @@ describe('a running bank: readiness, logs, /health, invoke, backup and restore',
       expect(result.body).toMatchObject({ accountNo, isLocked: true });
 
       // Act: a backup while it serves, once a sealed batch is in the log bucket
-      const batches = path.join(dir, 'log-bucket', 'audit', 'batches');
+      const batches = path.join(dir, 'log-bucket', ...batchPrefix.split('/').filter(Boolean));
       expect(await until(() => existsSync(batches) && readdirSync(batches).length > 0, 20_000)).toBe(true);
       const file = path.join(path.dirname(dir), 'bank.tar.gz');
       const backup = npm(['run', '-s', 'backup', '--', file], repoRoot, { BANK_DATA_DIR: dir });
