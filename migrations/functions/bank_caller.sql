@@ -10,6 +10,7 @@ DECLARE
   s sessions;
   v_username text;
   v_user_role text;
+  v_disabled_at timestamptz;
 BEGIN
   c.tier := bank_tier();
   IF c.tier IS NULL THEN
@@ -26,7 +27,12 @@ BEGIN
   IF s.id_hash IS NULL OR s.ended_at IS NOT NULL OR s.expires_at <= now() THEN
     RAISE EXCEPTION 'bank:UNAUTHENTICATED no live session' USING ERRCODE = 'insufficient_privilege';
   END IF;
-  SELECT u.username, u.role INTO v_username, v_user_role FROM users u WHERE u.id = s.user_id;
+  SELECT u.username, u.role, u.disabled_at INTO v_username, v_user_role, v_disabled_at FROM users u WHERE u.id = s.user_id;
+  -- Disabling ends every session in the same transaction; this holds even for a session row a
+  -- concurrent disable has not reached yet.
+  IF v_disabled_at IS NOT NULL THEN
+    RAISE EXCEPTION 'bank:UNAUTHENTICATED the user is disabled' USING ERRCODE = 'insufficient_privilege';
+  END IF;
   IF s.role <> c.tier OR v_user_role IS DISTINCT FROM c.tier THEN
     RAISE EXCEPTION 'bank:UNAUTHENTICATED the session is not of this tier' USING ERRCODE = 'insufficient_privilege';
   END IF;
