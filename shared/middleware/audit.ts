@@ -1,9 +1,9 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { RouteName } from '../../functions/routes';
 import { callJson, p } from '../db/data-api';
 import { outcomeOf } from '../errors';
 import { logger } from '../logger';
-import type { RouteName } from '../../functions/routes';
 import type { BankContext } from './context';
 import { toBankError } from './problem';
 

@@ -23,7 +23,7 @@ function nulPaths(prefix: string, value: unknown, out: FieldError[], depth = 0):
   if (typeof value === 'string') {
     if (value.includes('\u0000')) out.push({ path: prefix, message: 'must not contain a NUL character' });
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => nulPaths(`${prefix}.${i}`, v, out, depth + 1));
+    for (const [i, v] of value.entries()) nulPaths(`${prefix}.${i}`, v, out, depth + 1);
   } else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) nulPaths(`${prefix}.${k}`, v, out, depth + 1);
   }
