@@ -73,7 +73,7 @@ async function openSession(username: string, hash: string): Promise<string> {
     username,
   ])) as { attemptId: string; passwordHash: string };
   expect(begin.passwordHash).toBe(hash);
-  const finish = (await scalar('bank_auth', 'SELECT bank_login_finish($1::jsonb, $2::uuid, $3) AS v', [
+  const finish = (await scalar('bank_auth', 'SELECT bank_login_finish($1::jsonb, $2::uuid, $3, NULL) AS v', [
     JSON.stringify({ requestId: 'sql-login', ip: '127.0.0.1', userAgent: 'vitest' }),
     begin.attemptId,
     await bcrypt.compare(password, begin.passwordHash),
@@ -111,7 +111,7 @@ beforeAll(async () => {
     expect(result.status).toBe(201);
     const deposit = (await scalar(
       'bank_teller',
-      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 10000, NULL, NULL, NULL, NULL) AS v",
+      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 10000, NULL, NULL, NULL, NULL, NULL) AS v",
       [ctx(sids.teller), result.body.accountNo],
     )) as { status: number };
     expect(deposit.status).toBe(200);
@@ -176,12 +176,12 @@ describe('bank_customer', () => {
     // Act: customer A's session on customer B's account (with B's PIN, even).
     const withdraw = await scalar(
       'bank_customer',
-      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 5000, NULL, '4826', NULL, NULL) AS v",
+      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 5000, NULL, '4826', NULL, NULL, NULL) AS v",
       [ctx(sids.customerA), accountB],
     );
     const transfer = await scalar(
       'bank_customer',
-      "SELECT bank_transfer($1::jsonb, $2, $3, 5000, NULL, '4826', NULL, NULL) AS v",
+      "SELECT bank_transfer($1::jsonb, $2, $3, 5000, NULL, '4826', NULL, NULL, NULL) AS v",
       [ctx(sids.customerA), accountB, accountA],
     );
     const read = await scalar('bank_customer', 'SELECT bank_account_get($1::jsonb, $2) AS v', [
@@ -212,14 +212,14 @@ describe('bank_customer', () => {
     for (const sid of [sids.teller, sids.admin]) {
       const message = await expectDenied(
         'bank_customer',
-        "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 5000, NULL, '4826', NULL, NULL)",
+        "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 5000, NULL, '4826', NULL, NULL, NULL)",
         [ctx(sid), accountA],
       );
       expect(message).toMatch(/bank:UNAUTHENTICATED/);
     }
     const anonymous = await expectDenied(
       'bank_customer',
-      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 5000, NULL, '4826', NULL, NULL)",
+      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 5000, NULL, '4826', NULL, NULL, NULL)",
       [JSON.stringify({ actorId: ids.customerA, actor: 'nobody-at-all', requestId: 'x' }), accountA],
     );
     expect(anonymous).toMatch(/bank:UNAUTHENTICATED/);
