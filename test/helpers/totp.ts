@@ -19,7 +19,8 @@ export async function enrolTotp(
 ): Promise<() => Promise<string>> {
   const started = await stack.call('POST', '/me/totp', { token: user.token, body: {} });
   const secret = started.body.secret;
-  if (started.status !== 201 || typeof secret !== 'string') throw new Error(`enrolment failed: ${started.text}`);
+  if (started.status !== 201 || typeof secret !== 'string')
+    throw new Error(`enrolment failed: ${started.text}`);
   const confirmed = await stack.call('POST', '/me/totp/confirm', {
     token: user.token,
     body: { otp: totpCode(secret) },

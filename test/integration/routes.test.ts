@@ -144,7 +144,14 @@ function expectTimestamp(value: unknown, notBefore: number): void {
 
 function expectUser(value: unknown, expected: { id?: string; username: string; role: string }): void {
   const user = value as Record<string, unknown>;
-  expect(Object.keys(user).sort()).toEqual(['createdAt', 'disabled', 'id', 'role', 'totpEnabled', 'username']);
+  expect(Object.keys(user).sort()).toEqual([
+    'createdAt',
+    'disabled',
+    'id',
+    'role',
+    'totpEnabled',
+    'username',
+  ]);
   expect(typeof user.disabled).toBe('boolean');
   expect(typeof user.totpEnabled).toBe('boolean');
   expect(user.id).toMatch(UUID);
@@ -345,7 +352,12 @@ describe('POST /users', () => {
 
       const res = await s.call('POST', '/users', {
         token: adminToken,
-        body: { username, password: PASSWORD, role, ...(role === 'customer' ? {} : { otp: await adminOtp() }) },
+        body: {
+          username,
+          password: PASSWORD,
+          role,
+          ...(role === 'customer' ? {} : { otp: await adminOtp() }),
+        },
       });
 
       expect(res.status).toBe(201);

@@ -137,10 +137,22 @@ describe('bank_customer', () => {
     ['bank_account_lock', 'SELECT bank_account_lock($1::jsonb, $2, $3)', 'lock'],
     ['bank_account_unlock', 'SELECT bank_account_unlock($1::jsonb, $2)', 'unlock'],
     ['bank_users_list', 'SELECT bank_users_list($1::jsonb, NULL, NULL, 20, NULL)', 'list'],
-    ['bank_audit_list', 'SELECT bank_audit_list($1::jsonb, NULL, NULL, NULL, NULL, NULL, NULL, 20, NULL)', 'list'],
-    ['bank_user_create', "SELECT bank_user_create($1::jsonb, 'sneaky-user', '$2a$04$x', 'admin', NULL)", 'list'],
+    [
+      'bank_audit_list',
+      'SELECT bank_audit_list($1::jsonb, NULL, NULL, NULL, NULL, NULL, NULL, 20, NULL)',
+      'list',
+    ],
+    [
+      'bank_user_create',
+      "SELECT bank_user_create($1::jsonb, 'sneaky-user', '$2a$04$x', 'admin', NULL)",
+      'list',
+    ],
     ['bank_user_disable', "SELECT bank_user_disable($1::jsonb, gen_random_uuid(), 'x')", 'list'],
-    ['bank_user_password_set', "SELECT bank_user_password_set($1::jsonb, gen_random_uuid(), '$2a$04$x')", 'list'],
+    [
+      'bank_user_password_set',
+      "SELECT bank_user_password_set($1::jsonb, gen_random_uuid(), '$2a$04$x')",
+      'list',
+    ],
     ['bank_account_create', "SELECT bank_account_create($1::jsonb, $2::uuid, 'Sneaky', '4826')", 'create'],
   ])('cannot call %s', async (_name, sql, shape) => {
     // Prepare
@@ -234,9 +246,11 @@ describe('bank_teller', () => {
     await expectDenied('bank_teller', 'SELECT * FROM audit_logs LIMIT 1');
     await expectDenied('bank_teller', 'SELECT id, username FROM users LIMIT 1');
     await expectDenied('bank_teller', 'SELECT * FROM accounts LIMIT 1');
-    await expectDenied('bank_teller', 'SELECT bank_audit_list($1::jsonb, NULL, NULL, NULL, NULL, NULL, NULL, 20, NULL)', [
-      ctx(sids.teller),
-    ]);
+    await expectDenied(
+      'bank_teller',
+      'SELECT bank_audit_list($1::jsonb, NULL, NULL, NULL, NULL, NULL, NULL, 20, NULL)',
+      [ctx(sids.teller)],
+    );
     for (const sql of [
       "SELECT bank_user_disable($1::jsonb, gen_random_uuid(), 'x')",
       'SELECT bank_user_enable($1::jsonb, gen_random_uuid())',
