@@ -88,5 +88,6 @@ main().catch((error: unknown) => {
       ? `admin:reset: ${error.message}`
       : `admin:reset failed: ${error instanceof Error ? error.message : String(error)}`,
   );
-  process.exitCode = 1;
+  // Exit now: an embedded PostgreSQL handle left by a failure must not keep the process alive.
+  process.exit(1);
 });
