@@ -929,3 +929,73 @@ describe('TOTP management', () => {
     expect(tellerId).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('carries every v1.1 route with its body, parameters and the error codes API.md gives it', async () => {
+    const res = await s.call('GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    const paths = res.body.paths as Record<string, Record<string, Record<string, unknown>>>;
+    const codesOf = (method: string, path: string, status: string): unknown => {
+      const responses = paths[path]?.[method]?.responses as
+        | Record<string, Record<string, unknown>>
+        | undefined;
+      return responses?.[status]?.['x-error-codes'];
+    };
+    const operations: Array<[string, string, string]> = [
+      ['post', '/me/password', 'me.password'],
+      ['post', '/users/{userId}/password', 'users.password'],
+      ['post', '/users/{userId}/disable', 'users.disable'],
+      ['post', '/users/{userId}/enable', 'users.enable'],
+      ['post', '/accounts/{accountNo}/pin', 'accounts.pin'],
+      ['get', '/transfers/{transferId}', 'transfers.get'],
+      ['post', '/me/totp', 'me.totp.enrol'],
+      ['post', '/me/totp/confirm', 'me.totp.confirm'],
+      ['post', '/me/totp/disable', 'me.totp.disable'],
+      ['post', '/users/{userId}/totp/reset', 'users.totp.reset'],
+    ];
+    for (const [method, path, id] of operations) {
+      expect(paths[path]?.[method]?.operationId, `${method} ${path}`).toBe(id);
+    }
+    // Step-up: 403 names STEP_UP_REQUIRED and INVALID_OTP where a code may be asked for.
+    for (const [method, path] of [
+      ['post', '/accounts/{accountNo}/deposit'],
+      ['post', '/accounts/{accountNo}/withdraw'],
+      ['post', '/transfers'],
+      ['post', '/me/password'],
+      ['post', '/accounts/{accountNo}/pin'],
+      ['post', '/users'],
+    ] as const) {
+      expect(codesOf(method, path, '403'), `${method} ${path}`).toEqual(
+        expect.arrayContaining(['STEP_UP_REQUIRED', 'INVALID_OTP']),
+      );
+      expect(codesOf(method, path, '429'), `${method} ${path}`).toEqual(['RATE_LIMITED']);
+    }
+    expect(codesOf('post', '/auth/login', '401')).toEqual(['UNAUTHENTICATED', 'OTP_REQUIRED']);
+    const errorCodes = res.body['x-error-codes'] as Record<string, number>;
+    expect(errorCodes).toMatchObject({ OTP_REQUIRED: 401, STEP_UP_REQUIRED: 403, INVALID_OTP: 403 });
+    // The bodies with otp, and the user shape with its two new members.
+    const schemaOf = (method: string, path: string) =>
+      JSON.stringify((paths[path]?.[method]?.requestBody as Record<string, unknown> | undefined) ?? {});
+    for (const [method, path] of [
+      ['post', '/auth/login'],
+      ['post', '/users'],
+      ['post', '/accounts/{accountNo}/deposit'],
+      ['post', '/transfers'],
+      ['post', '/me/password'],
+      ['post', '/accounts/{accountNo}/pin'],
+    ] as const) {
+      expect(schemaOf(method, path), `${method} ${path}`).toContain('"otp"');
+    }
+    const me = JSON.stringify(paths['/me']?.get?.responses);
+    expect(me).toContain('"disabled"');
+    expect(me).toContain('"totpEnabled"');
+    const history = (paths['/accounts/{accountNo}/history']?.get?.parameters as Array<{ name: string }>).map(
+      (p) => p.name,
+    );
+    expect(history).toEqual(expect.arrayContaining(['from', 'to']));
+    const audit = (paths['/audit-logs']?.get?.parameters as Array<{ name: string }>).map((p) => p.name);
+    expect(audit).toEqual(expect.arrayContaining(['from', 'to', 'accountNo']));
+    const users = (paths['/users']?.get?.parameters as Array<{ name: string }>).map((p) => p.name);
+    expect(users).toEqual(expect.arrayContaining(['query', 'role']));
+  });
+});
