@@ -42,7 +42,7 @@ export function benchAccountNo(index: number): string {
 }
 
 /** bank_pin_cost() in migrations/functions/bank_pin_cost.sql. */
-export const pinBcryptCost = 6;
+export const pinBcryptCost = 4;
 
 export async function createFixtures(bank: LocalBank, options: FixtureOptions): Promise<Fixtures> {
   const tellerPassword = randomBytes(12).toString('base64url');

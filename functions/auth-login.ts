@@ -1,11 +1,9 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { issueToken, tokenLifetimeS } from '../shared/auth/jwt';
 import { burnComparison, verifySecret } from '../shared/auth/passwords';
 import { config } from '../shared/config';
 import { p } from '../shared/db/data-api';
 import { UnauthenticatedError } from '../shared/errors';
-import { json } from '../shared/http';
 import type { BankContext } from '../shared/middleware/context';
 import { bankStack } from '../shared/middleware/stack';
 import { runOperation, sessionResponse } from '../shared/operations';

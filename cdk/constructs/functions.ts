@@ -22,7 +22,6 @@ export const secretEnvKey: Readonly<Record<DbRole, BankEnvKey>> = {
 /** Routes that neither touch the database nor verify tokens. */
 const tokenlessRoutes: ReadonlySet<RouteName> = new Set<RouteName>(['health', 'openapi']);
 
-export const maxPinAttempts = '3';
 export const bcryptCost = '10';
 
 export interface JwtSettings {
@@ -71,7 +70,6 @@ export class BankFunctions extends Construct {
         ...dbEnv,
         BANK_JWT_ISSUER: jwt.issuer,
         BANK_JWT_AUDIENCE: jwt.audience,
-        BANK_MAX_PIN_ATTEMPTS: maxPinAttempts,
         BANK_BCRYPT_COST: bcryptCost,
         ...(tokens ? { BANK_JWT_SECRET_ARN: jwt.secret.secretArn } : {}),
         ...Object.fromEntries(

@@ -7,10 +7,11 @@ CREATE OR REPLACE FUNCTION bank_caller(p_ctx jsonb) RETURNS bank_caller
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
   c bank_caller;
-  s sessions;
-  v_username text;
+  v_user_id uuid;
+  v_session_role text;
   v_user_role text;
-  v_disabled_at timestamptz;
+  v_live boolean;
+  v_disabled boolean;
 BEGIN
   c.tier := bank_tier();
   IF c.tier IS NULL THEN
@@ -21,23 +22,24 @@ BEGIN
   c.ip := left(p_ctx ->> 'ip', 64);
   c.user_agent := left(p_ctx ->> 'userAgent', 300);
   c.session_hash := bank_session_hash(p_ctx ->> 'sid');
-  IF c.session_hash IS NOT NULL THEN
-    SELECT * INTO s FROM sessions WHERE id_hash = c.session_hash;
-  END IF;
-  IF s.id_hash IS NULL OR s.ended_at IS NOT NULL OR s.expires_at <= now() THEN
+  -- One index lookup on every call (session and user together): this runs before every operation.
+  SELECT s.user_id, s.role, u.username, u.role, s.ended_at IS NULL AND s.expires_at > now(),
+         u.disabled_at IS NOT NULL
+    INTO v_user_id, v_session_role, c.actor, v_user_role, v_live, v_disabled
+    FROM sessions s JOIN users u ON u.id = s.user_id
+   WHERE s.id_hash = c.session_hash;
+  IF v_live IS NOT TRUE THEN
     RAISE EXCEPTION 'bank:UNAUTHENTICATED no live session' USING ERRCODE = 'insufficient_privilege';
   END IF;
-  SELECT u.username, u.role, u.disabled_at INTO v_username, v_user_role, v_disabled_at FROM users u WHERE u.id = s.user_id;
   -- Disabling ends every session in the same transaction; this holds even for a session row a
   -- concurrent disable has not reached yet.
-  IF v_disabled_at IS NOT NULL THEN
+  IF v_disabled THEN
     RAISE EXCEPTION 'bank:UNAUTHENTICATED the user is disabled' USING ERRCODE = 'insufficient_privilege';
   END IF;
-  IF s.role <> c.tier OR v_user_role IS DISTINCT FROM c.tier THEN
+  IF v_session_role <> c.tier OR v_user_role <> c.tier THEN
     RAISE EXCEPTION 'bank:UNAUTHENTICATED the session is not of this tier' USING ERRCODE = 'insufficient_privilege';
   END IF;
-  c.actor_id := s.user_id;
-  c.actor := v_username;
+  c.actor_id := v_user_id;
   RETURN c;
 END
 $$;

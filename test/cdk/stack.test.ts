@@ -322,7 +322,6 @@ describe('functions', () => {
         BANK_DB_NAME: 'bank',
         BANK_JWT_ISSUER: defaultSettings.jwtIssuer,
         BANK_JWT_AUDIENCE: defaultSettings.jwtAudience,
-        BANK_MAX_PIN_ATTEMPTS: '3',
         BANK_BCRYPT_COST: '10',
       });
     }

@@ -40,6 +40,8 @@ interface Row {
   readonly fresh?: boolean;
   /** The route changes a user: each cell acts on a fresh user of this role. */
   readonly target?: 'customer' | 'teller';
+  /** The route ends the caller's session: each cell logs in again for its own token. */
+  readonly ownSession?: boolean;
   readonly request: (who: Who, accounts: Accounts) => Cell;
 }
 
@@ -56,6 +58,8 @@ type Outcome = number | string;
 const expected: Record<string, readonly [Outcome, Outcome, Outcome, Outcome, Outcome]> = {
   'GET /health': [200, 200, 200, 200, 200],
   'POST /auth/login': [200, 200, 200, 200, 200],
+  'POST /auth/logout': [U, 204, 204, 204, 204],
+  'POST /auth/refresh': [U, 200, 200, 200, 200],
   'GET /me': [U, 200, 200, 200, 200],
   'POST /users role=customer': [U, F, F, 201, 201],
   'POST /users role=teller': [U, F, F, F, S],
@@ -91,6 +95,7 @@ const expected: Record<string, readonly [Outcome, Outcome, Outcome, Outcome, Out
 let s: TestStack;
 let tellerToken: string;
 const tokens = new Map<Who, string>();
+const usernames = new Map<Who, string>();
 let actingCustomer: { id: string; username: string };
 let otherCustomer: { id: string };
 let shared: Accounts;
@@ -120,6 +125,12 @@ const rows: readonly Row[] = [
       body: { username: actingCustomer.username, password: PASSWORD },
     }),
   },
+  {
+    route: 'POST /auth/logout',
+    ownSession: true,
+    request: () => ({ method: 'POST', path: '/auth/logout', body: {} }),
+  },
+  { route: 'POST /auth/refresh', request: () => ({ method: 'POST', path: '/auth/refresh', body: {} }) },
   { route: 'GET /me', request: () => ({ method: 'GET', path: '/me' }) },
   ...(['customer', 'teller', 'admin'] as const).map(
     (role): Row => ({
@@ -341,6 +352,10 @@ beforeAll(async () => {
   selfIds.set('customerForeign', customer.id);
   selfIds.set('teller', teller.id);
   selfIds.set('admin', admin.id);
+  usernames.set('customerOwn', customer.username);
+  usernames.set('customerForeign', customer.username);
+  usernames.set('teller', teller.username);
+  usernames.set('admin', admin.username);
   shared = await fundedPair();
   const transfer = async (from: string, to: string): Promise<string> => {
     const res = await s.call('POST', '/transfers', {
@@ -376,7 +391,8 @@ describe('RBAC matrix (API.md route table)', () => {
         if (row.target)
           targets.set(row.target, await s.createUser(fresh(`t-${row.target}`), PASSWORD, row.target));
         const cell = row.request(who, accounts);
-        const token = tokens.get(who);
+        const username = usernames.get(who);
+        const token = row.ownSession && username ? await s.login(username, PASSWORD) : tokens.get(who);
         const res = await s.call(cell.method, cell.path, {
           ...(token ? { token } : {}),
           ...(cell.body !== undefined ? { body: cell.body } : {}),
