@@ -989,13 +989,13 @@ describe('the OpenAPI document', () => {
     const me = JSON.stringify(paths['/me']?.get?.responses);
     expect(me).toContain('"disabled"');
     expect(me).toContain('"totpEnabled"');
-    const history = (paths['/accounts/{accountNo}/history']?.get?.parameters as Array<{ name: string }>).map(
-      (p) => p.name,
-    );
+    const parameterNames = (path: string): string[] =>
+      ((paths[path]?.get?.parameters ?? []) as Array<{ name: string }>).map((p) => p.name);
+    const history = parameterNames('/accounts/{accountNo}/history');
     expect(history).toEqual(expect.arrayContaining(['from', 'to']));
-    const audit = (paths['/audit-logs']?.get?.parameters as Array<{ name: string }>).map((p) => p.name);
+    const audit = parameterNames('/audit-logs');
     expect(audit).toEqual(expect.arrayContaining(['from', 'to', 'accountNo']));
-    const users = (paths['/users']?.get?.parameters as Array<{ name: string }>).map((p) => p.name);
+    const users = parameterNames('/users');
     expect(users).toEqual(expect.arrayContaining(['query', 'role']));
   });
 });
