@@ -32,8 +32,9 @@ REVOKE ALL ON user_totp FROM PUBLIC;
 
 -- Deployment settings the database itself enforces (money in minor units). Written only by the
 -- owner (local start, the deploy-time migration runner) with bank_set_setting, so no caller can
--- raise its own threshold by passing a parameter.
-CREATE TABLE bank_settings (
+-- raise its own threshold by passing a parameter. IF NOT EXISTS: the daily-limit and approval
+-- settings use the same table, created by whichever migration runs first.
+CREATE TABLE IF NOT EXISTS bank_settings (
   name text PRIMARY KEY,
   value_minor bigint NOT NULL CHECK (value_minor > 0),
   updated_at timestamptz NOT NULL DEFAULT now()

@@ -3,7 +3,7 @@
 CREATE OR REPLACE FUNCTION bank_set_setting(p_name text, p_value_minor bigint) RETURNS void
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
-  IF p_name NOT IN ('BANK_STEP_UP_AMOUNT') THEN
+  IF p_name NOT IN ('BANK_STEP_UP_AMOUNT', 'BANK_DAILY_DEBIT_LIMIT', 'BANK_APPROVAL_AMOUNT') THEN
     RAISE EXCEPTION 'bank:VALIDATION_FAILED unknown setting %', p_name;
   END IF;
   INSERT INTO bank_settings (name, value_minor) VALUES (p_name, p_value_minor)
