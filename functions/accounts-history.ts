@@ -4,19 +4,21 @@ import { p } from '../shared/db/data-api';
 import type { BankContext } from '../shared/middleware/context';
 import { bankStack } from '../shared/middleware/stack';
 import { decodeCursor, listResponse, runOperation } from '../shared/operations';
-import type { accountParams, listQuery } from '../shared/schemas';
+import type { accountParams, historyQuery } from '../shared/schemas';
 import type * as z from '../shared/zod';
 
 /** GET /accounts/{accountNo}/history: ledger entries, newest first. */
 const core = async (_event: APIGatewayProxyEventV2, context: BankContext) => {
   const { accountNo } = context.bank.input.params as z.output<typeof accountParams>;
-  const query = context.bank.input.query as z.output<typeof listQuery>;
+  const query = context.bank.input.query as z.output<typeof historyQuery>;
   return listResponse(
     await runOperation(
       context,
-      'SELECT bank_account_history(:ctx, :accountNo, :limit::int, :before::bigint)::text',
+      'SELECT bank_account_history(:ctx, :accountNo, :from::timestamptz, :to::timestamptz, :limit::int, :before::bigint)::text',
       [
         p.text('accountNo', accountNo),
+        p.text('from', query.from),
+        p.text('to', query.to),
         p.int('limit', query.limit ?? 20),
         p.bigint('before', decodeCursor(query.cursor)),
       ],

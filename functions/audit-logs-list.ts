@@ -13,11 +13,14 @@ const core = async (_event: APIGatewayProxyEventV2, context: BankContext) => {
   return listResponse(
     await runOperation(
       context,
-      'SELECT bank_audit_list(:ctx, :actor, :action, :outcome, :limit::int, :before::bigint)::text',
+      'SELECT bank_audit_list(:ctx, :actor, :action, :outcome, :accountNo, :from::timestamptz, :to::timestamptz, :limit::int, :before::bigint)::text',
       [
         p.text('actor', query.actor),
         p.text('action', query.action),
         p.text('outcome', query.outcome),
+        p.text('accountNo', query.accountNo),
+        p.text('from', query.from),
+        p.text('to', query.to),
         p.int('limit', query.limit ?? 20),
         p.bigint('before', decodeCursor(query.cursor)),
       ],

@@ -26,7 +26,7 @@ interface LoginFinish {
  * per source IP as the gateway saw it, in PostgreSQL so they hold across Lambda instances) and
  * reserves the attempt; bcrypt runs here, at equal cost for unknown usernames (in a function it
  * scales out; on the Aurora writer it would be a lever for anyone able to send logins); call 2
- * records the verdict and, on success, opens the session whose id the token carries (`sid`).
+ * records the verdict, judges the TOTP code of an enrolled user and, on success, opens the session whose id the token carries (`sid`).
  */
 const core = async (_event: APIGatewayProxyEventV2, context: BankContext) => {
   const body = context.bank.input.body as z.output<typeof loginBody>;
@@ -49,8 +49,8 @@ const core = async (_event: APIGatewayProxyEventV2, context: BankContext) => {
     : await burnComparison(body.password);
   const finish = (await runOperation(
     context,
-    'SELECT bank_login_finish(:ctx, :attemptId, :success)::text',
-    [p.uuid('attemptId', begin.attemptId), p.bool('success', ok)],
+    'SELECT bank_login_finish(:ctx, :attemptId, :success, :otp)::text',
+    [p.uuid('attemptId', begin.attemptId), p.bool('success', ok), p.text('otp', body.otp)],
     'bank_auth',
   )) as unknown as LoginFinish;
   if (!ok) throw new UnauthenticatedError('wrong username or password');

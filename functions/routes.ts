@@ -50,6 +50,21 @@ export const routes = [
     entry: 'accounts-history',
   },
   { name: 'auditLogs.list', method: 'GET', path: '/audit-logs', entry: 'audit-logs-list' },
+  { name: 'me.password', method: 'POST', path: '/me/password', entry: 'me-password' },
+  { name: 'users.password', method: 'POST', path: '/users/{userId}/password', entry: 'users-password' },
+  { name: 'users.disable', method: 'POST', path: '/users/{userId}/disable', entry: 'users-disable' },
+  { name: 'users.enable', method: 'POST', path: '/users/{userId}/enable', entry: 'users-enable' },
+  { name: 'accounts.pin', method: 'POST', path: '/accounts/{accountNo}/pin', entry: 'accounts-pin' },
+  { name: 'transfers.get', method: 'GET', path: '/transfers/{transferId}', entry: 'transfers-get' },
+  { name: 'me.totp.enrol', method: 'POST', path: '/me/totp', entry: 'me-totp-enrol' },
+  { name: 'me.totp.confirm', method: 'POST', path: '/me/totp/confirm', entry: 'me-totp-confirm' },
+  { name: 'me.totp.disable', method: 'POST', path: '/me/totp/disable', entry: 'me-totp-disable' },
+  {
+    name: 'users.totp.reset',
+    method: 'POST',
+    path: '/users/{userId}/totp/reset',
+    entry: 'users-totp-reset',
+  },
 ] as const satisfies readonly RouteDef[];
 
 export type RouteName = (typeof routes)[number]['name'];

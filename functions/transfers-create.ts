@@ -15,19 +15,21 @@ const core = async (_event: APIGatewayProxyEventV2, context: BankContext) => {
   return moveMoney(context, {
     action: 'transfers.create',
     pin: body.pin,
+    otp: body.otp,
     request: {
       fromAccountNo: body.fromAccountNo,
       toAccountNo: body.toAccountNo,
       amount: body.amount,
       memo: body.memo,
     },
-    sql: 'SELECT bank_transfer(:ctx, :from, :to, :amount::bigint, :memo, :pin, :idemKey, :idemHash)::text',
-    params: (pin, idemKey, idemHash) => [
+    sql: 'SELECT bank_transfer(:ctx, :from, :to, :amount::bigint, :memo, :pin, :otp, :idemKey, :idemHash)::text',
+    params: (pin, otp, idemKey, idemHash) => [
       p.text('from', body.fromAccountNo),
       p.text('to', body.toAccountNo),
       p.bigint('amount', amountMinor),
       p.text('memo', body.memo),
       p.text('pin', pin),
+      p.text('otp', otp),
       p.text('idemKey', idemKey),
       p.text('idemHash', idemHash),
     ],

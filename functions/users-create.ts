@@ -17,10 +17,11 @@ const core = async (_event: APIGatewayProxyEventV2, context: BankContext) => {
     throw new ForbiddenError('a teller may create customers only');
   }
   return respond(
-    await runOperation(context, 'SELECT bank_user_create(:ctx, :username, :hash, :role)::text', [
+    await runOperation(context, 'SELECT bank_user_create(:ctx, :username, :hash, :role, :otp)::text', [
       p.text('username', body.username),
       p.text('hash', await hashSecret(body.password)),
       p.text('role', body.role),
+      p.text('otp', body.otp),
     ]),
   );
 };

@@ -6,6 +6,7 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { sealerEnvSchema, sealPending } from '../shared/audit/sealer';
 import { type DbRole, dbRoles } from '../shared/auth/db-roles';
+import { bcryptInput, verifySecret } from '../shared/auth/passwords';
 import { logger } from '../shared/logger';
 import { passwordSchema, usernameSchema } from '../shared/schemas';
 import { prepareDatabase } from './bootstrap';
@@ -43,6 +44,8 @@ export interface LocalBank {
   /** Set only when this start created the admin with a generated password. */
   readonly generatedAdminPassword?: string;
   readonly adminCreated: boolean;
+  /** BANK_ADMIN_PASSWORD was given and is not the existing admin's password (it was not applied). */
+  readonly adminPasswordDiffers: boolean;
   stop(): Promise<void>;
 }
 
@@ -152,6 +155,7 @@ export async function startLocalBank(options: LocalBankOptions): Promise<LocalBa
       services,
       database,
       adminCreated: admin.created,
+      adminPasswordDiffers: admin.passwordDiffers === true,
       ...(admin.generatedPassword ? { generatedAdminPassword: admin.generatedPassword } : {}),
       async stop() {
         await stopSealer();
@@ -169,7 +173,7 @@ async function ensureAdmin(
   postgres: LocalPostgres,
   username: string,
   password: string | undefined,
-): Promise<{ created: boolean; generatedPassword?: string }> {
+): Promise<{ created: boolean; generatedPassword?: string; passwordDiffers?: boolean }> {
   // The same rules as POST /users, so the first admin could also have been created through it.
   const badName = usernameSchema.safeParse(username).error?.issues[0];
   if (badName) throw new LocalBankError(`BANK_ADMIN_USERNAME ${badName.message}`);
@@ -179,10 +183,19 @@ async function ensureAdmin(
   const client = postgres.client(database);
   await client.connect();
   try {
-    const existing = await client.query('SELECT 1 FROM users WHERE username = $1', [username]);
-    if (existing.rowCount !== 0) return { created: false };
+    const existing = await client.query<{ password_hash: string }>(
+      'SELECT password_hash FROM users WHERE username = $1',
+      [username],
+    );
+    const stored = existing.rows[0]?.password_hash;
+    if (stored !== undefined) {
+      // An existing admin keeps its password: say so when BANK_ADMIN_PASSWORD is another one,
+      // rather than ignore it silently (admin:reset changes it).
+      const differs = password !== undefined && !(await verifySecret(password, stored));
+      return differs ? { created: false, passwordDiffers: true } : { created: false };
+    }
     const chosen = password ?? randomBytes(15).toString('base64url');
-    const hash = await bcrypt.hash(chosen, 10);
+    const hash = await bcrypt.hash(bcryptInput(chosen), 10);
     await client.query("SELECT bank_create_user($1, $2, 'admin')", [username, hash]);
     return password === undefined ? { created: true, generatedPassword: chosen } : { created: true };
   } finally {

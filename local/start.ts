@@ -64,6 +64,11 @@ try {
   } else if (bank.adminCreated) {
     console.log(`created admin user "${adminName}" from BANK_ADMIN_PASSWORD`);
   }
+  if (bank.adminPasswordDiffers) {
+    console.warn(
+      `warning: BANK_ADMIN_PASSWORD is not the password of the existing admin "${adminName}" and was not applied; to change it: npm run admin:reset -- --username ${adminName}`,
+    );
+  }
   await writeServerFile(settings.BANK_DATA_DIR, { pid: process.pid, url: bank.url });
   console.log(`bank API listening on ${bank.url}`);
 

@@ -1,4 +1,5 @@
 import type { DbRole } from './auth/db-roles';
+import { amountPattern, parseAmountMinor } from './money';
 import * as z from './zod';
 
 /** What each integer setting allows, so a start-up error can say it (local/settings.ts). */
@@ -10,6 +11,27 @@ export const envInt = (min: number, max: number, fallback: number) => {
   envIntRanges.set(schema, { min, max });
   return schema;
 };
+/** A decimal money environment variable (API.md: "1000.00"), as minor units; `fallback` when unset. */
+export const envMoney = (fallback: string) =>
+  z.pipe(
+    z._default(
+      z.string().check(
+        z.regex(amountPattern, 'must be a decimal string like "1000.00"'),
+        // Range as for a request amount (> 0, <= 1000000000.00), reported as an issue naming the
+        // variable rather than thrown from the transform.
+        z.refine((text) => {
+          try {
+            parseAmountMinor(text);
+            return true;
+          } catch {
+            return false;
+          }
+        }, 'must be greater than 0 and at most 1000000000.00'),
+      ),
+      fallback,
+    ),
+    z.transform((text: string) => parseAmountMinor(text)),
+  );
 const arn = () => z.optional(z.string().check(z.startsWith('arn:')));
 
 /**
@@ -36,6 +58,10 @@ export const envSchema = z.object({
   BANK_LOGIN_USER_FAILURES_MAX: envInt(1, 1000, 10),
   BANK_LOGIN_IP_FAILURES_MAX: envInt(1, 10000, 50),
   BANK_LOGIN_WINDOW_S: envInt(1, 86_400, 900),
+  /** API.md v1.1: a customer's movement of at least this needs a TOTP code (minor units). */
+  BANK_STEP_UP_AMOUNT: envMoney('1000.00'),
+  /** The issuer shown by authenticator apps for this bank's TOTP entries. */
+  BANK_TOTP_ISSUER: z._default(z.string().check(z.minLength(1), z.maxLength(64)), 'Bank'),
 });
 
 export type BankConfig = z.infer<typeof envSchema>;
@@ -55,6 +81,23 @@ export function config(): BankConfig {
   }
   cached = parsed.data;
   return cached;
+}
+
+/**
+ * The settings the database enforces itself (bank_settings), from this environment: written by
+ * the owner at every local start and every deploy (bank_set_setting), so no caller can pass its
+ * own threshold.
+ */
+export function databaseSettings(
+  env: NodeJS.ProcessEnv = process.env,
+): ReadonlyArray<readonly [string, bigint]> {
+  const parsed = z.object({ BANK_STEP_UP_AMOUNT: envMoney('1000.00') }).safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `invalid environment: BANK_STEP_UP_AMOUNT ${parsed.error.issues[0]?.message ?? ''}`,
+    );
+  }
+  return [['BANK_STEP_UP_AMOUNT', parsed.data.BANK_STEP_UP_AMOUNT]];
 }
 
 export function secretArnFor(role: DbRole): string {

@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { DbRole } from './auth/db-roles';
 import { issueToken, keyedDigest, type Principal, tokenLifetimeS } from './auth/jwt';
+import { burnComparison, verifySecret } from './auth/passwords';
 import { dbRoleOf } from './auth/policy';
+import { config } from './config';
 import { callJson, expectSuccess, type OperationResult, type Param, p } from './db/data-api';
-import { UnauthenticatedError, ValidationError } from './errors';
-import { type HttpResult, json } from './http';
+import { ForbiddenError, UnauthenticatedError, ValidationError } from './errors';
+import { baseHeaders, type HttpResult, json } from './http';
 import type { BankContext } from './middleware/context';
 import { parseAmountMinor } from './money';
 import type { accountParams, movementBody } from './schemas';
@@ -101,6 +103,46 @@ export class DeadlinePassedError extends Error {
   }
 }
 
+/** 204 No Content. */
+export function noContent(): HttpResult {
+  return { statusCode: 204, headers: { ...baseHeaders }, body: '' };
+}
+
+/** "Not self" (admin on another user only), at the API layer; the database checks it again. */
+export function refuseSelf(context: BankContext, userId: string): void {
+  if (principalOf(context).userId === userId) throw new ForbiddenError('not on your own user');
+}
+
+/**
+ * A logged-in user gives their password again (POST /me/password, POST /me/totp/disable): as at
+ * login, bank_auth checks the login limits of the session's user and reserves the attempt, and
+ * bcrypt runs here; the operation that follows (as bank_auth) records the verdict.
+ */
+export async function reauthenticate(
+  context: BankContext,
+  action: 'me.password' | 'me.totp.disable',
+  password: string,
+): Promise<{ attemptId: string; ok: boolean }> {
+  const c = config();
+  const begin = (await runOperation(
+    context,
+    'SELECT bank_reauth_begin(:ctx, :action, :userMax::int, :ipMax::int, :windowS::int)::text',
+    [
+      p.text('action', action),
+      p.int('userMax', c.BANK_LOGIN_USER_FAILURES_MAX),
+      p.int('ipMax', c.BANK_LOGIN_IP_FAILURES_MAX),
+      p.int('windowS', c.BANK_LOGIN_WINDOW_S),
+    ],
+    'bank_auth',
+  )) as unknown as { attemptId: string; passwordHash: string | null };
+  // Call 1 wrote no event (only a refusal does, and that was thrown); the operation writes it.
+  context.bank.auditRecorded = false;
+  const ok = begin.passwordHash
+    ? await verifySecret(password, begin.passwordHash)
+    : await burnComparison(password);
+  return { attemptId: begin.attemptId, ok };
+}
+
 export function respond(result: OperationResult): HttpResult {
   return json(result.status, result.body, result.replayed ? { 'idempotent-replayed': 'true' } : {});
 }
@@ -159,10 +201,17 @@ export function requestHash(route: string, request: Record<string, unknown>): st
 export interface Movement {
   readonly action: 'accounts.deposit' | 'accounts.withdraw' | 'transfers.create';
   readonly pin: string | undefined;
+  /** A TOTP code for step-up; judged by the database (a customer's large movement needs one). */
+  readonly otp: string | undefined;
   /** Hashed for Idempotency-Key binding (the PIN is added as a keyed digest). */
   readonly request: Record<string, unknown>;
   readonly sql: string;
-  readonly params: (pin: string | null, idemKey: string | null, idemHash: string | null) => Param[];
+  readonly params: (
+    pin: string | null,
+    otp: string | null,
+    idemKey: string | null,
+    idemHash: string | null,
+  ) => Param[];
 }
 
 /**
@@ -188,7 +237,9 @@ export async function moveMoney(context: BankContext, movement: Movement): Promi
     }
     pin = movement.pin;
   }
-  return respond(await runOperation(context, movement.sql, movement.params(pin, idemKey, idemHash)));
+  return respond(
+    await runOperation(context, movement.sql, movement.params(pin, movement.otp ?? null, idemKey, idemHash)),
+  );
 }
 
 /**
@@ -204,14 +255,18 @@ export function accountMovementCore(kind: 'DEPOSIT' | 'WITHDRAWAL') {
     return moveMoney(context, {
       action,
       pin: body.pin,
+      otp: body.otp,
+      // The code is not part of the request an Idempotency-Key binds: a retry with a fresh code
+      // (or none) replays the accepted movement.
       request: { accountNo, amount: body.amount, memo: body.memo },
-      sql: 'SELECT bank_move(:ctx, :kind, :accountNo, :amount::bigint, :memo, :pin, :idemKey, :idemHash)::text',
-      params: (pin, idemKey, idemHash) => [
+      sql: 'SELECT bank_move(:ctx, :kind, :accountNo, :amount::bigint, :memo, :pin, :otp, :idemKey, :idemHash)::text',
+      params: (pin, otp, idemKey, idemHash) => [
         p.text('kind', kind),
         p.text('accountNo', accountNo),
         p.bigint('amount', amountMinor),
         p.text('memo', body.memo),
         p.text('pin', pin),
+        p.text('otp', otp),
         p.text('idemKey', idemKey),
         p.text('idemHash', idemHash),
       ],

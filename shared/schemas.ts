@@ -1,6 +1,7 @@
 // zod/mini through ./zod, which says why. The namespace import lets esbuild drop what is unused.
 import type { RouteName } from '../functions/routes';
 import { isValidAccountNo } from './account-no';
+import type { ErrorCode } from './errors';
 import { AmountError, amountPattern, parseAmountMinor } from './money';
 import * as z from './zod';
 
@@ -83,21 +84,51 @@ const cursorSchema = z.optional(
   z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'is not a cursor from this API')),
 );
 
+/** A TOTP code (RFC 6238: 6 digits). */
+export const otpSchema = z
+  .string()
+  .check(z.regex(/^[0-9]{6}$/, 'must be 6 digits'))
+  .register(z.globalRegistry, { example: '492039' });
+/** An ISO 8601 instant with a zone (Z or an offset), for ?from= and ?to=. */
+const instantSchema = z.optional(
+  z.iso.datetime({ offset: true }).register(z.globalRegistry, { example: '2026-11-23T00:00:00Z' }),
+);
+
 // ---- bodies ----------------------------------------------------------------------------------
 export const loginBody = z.strictObject({
   username: z.string().check(z.maxLength(64)),
   password: z.string().check(z.maxLength(256)),
+  otp: z.optional(otpSchema),
 });
 export const createUserBody = z.strictObject({
   username: usernameSchema,
   password: passwordSchema,
   role: roleSchema,
+  otp: z.optional(otpSchema),
+});
+export const mePasswordBody = z.strictObject({
+  currentPassword: z.string().check(z.maxLength(256)),
+  newPassword: passwordSchema,
+  otp: z.optional(otpSchema),
+});
+export const userPasswordBody = z.strictObject({ newPassword: passwordSchema });
+export const pinChangeBody = z.strictObject({
+  // The current PIN is only compared, so any 4..6 digits (an old weak PIN included) may be given.
+  currentPin: z.optional(z.string().check(z.regex(/^[0-9]{4,6}$/, 'must be 4..6 digits'))),
+  newPin: pinSchema,
+  otp: z.optional(otpSchema),
+});
+export const totpConfirmBody = z.strictObject({ otp: otpSchema });
+export const totpDisableBody = z.strictObject({
+  otp: otpSchema,
+  password: z.string().check(z.maxLength(256)),
 });
 export const createAccountBody = z.strictObject({ ownerId: z.uuid(), name: nameSchema, pin: pinSchema });
 export const movementBody = z.strictObject({
   amount: amountSchema,
   pin: z.optional(pinSchema),
   memo: z.optional(memoSchema),
+  otp: z.optional(otpSchema),
 });
 export const transferBody = z
   .strictObject({
@@ -106,6 +137,7 @@ export const transferBody = z
     amount: amountSchema,
     pin: z.optional(pinSchema),
     memo: z.optional(memoSchema),
+    otp: z.optional(otpSchema),
   })
   .check(
     z.refine((b) => b.fromAccountNo !== b.toAccountNo, {
@@ -118,7 +150,23 @@ export const emptyBody = z.strictObject({});
 
 // ---- path and query --------------------------------------------------------------------------
 export const accountParams = z.strictObject({ accountNo: accountNoSchema });
+export const userParams = z.strictObject({ userId: z.uuid() });
+export const transferParams = z.strictObject({ transferId: z.uuid() });
 export const listQuery = z.strictObject({ limit: limitSchema, cursor: cursorSchema });
+export const usersListQuery = z.strictObject({
+  limit: limitSchema,
+  cursor: cursorSchema,
+  query: z.optional(
+    z.string().check(z.regex(/^[a-z0-9._-]{1,32}$/, 'must be 1..32 characters of a-z 0-9 . _ -')),
+  ),
+  role: z.optional(roleSchema),
+});
+export const historyQuery = z.strictObject({
+  limit: limitSchema,
+  cursor: cursorSchema,
+  from: instantSchema,
+  to: instantSchema,
+});
 export const accountsListQuery = z.strictObject({
   limit: limitSchema,
   cursor: cursorSchema,
@@ -130,6 +178,9 @@ export const auditQuery = z.strictObject({
   actor: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
   action: z.optional(z.string().check(z.regex(/^[a-zA-Z.]{1,40}$/))),
   outcome: z.optional(z.enum(['success', 'denied', 'failed'])),
+  accountNo: z.optional(accountNoSchema),
+  from: instantSchema,
+  to: instantSchema,
 });
 
 // ---- responses -------------------------------------------------------------------------------
@@ -140,7 +191,14 @@ const money = z
 const timestamp = z.iso.datetime().register(z.globalRegistry, { example: '2026-11-23T10:15:30.000Z' });
 
 export const userShape = z
-  .object({ id: z.uuid(), username: z.string(), role: roleSchema, createdAt: timestamp })
+  .object({
+    id: z.uuid(),
+    username: z.string(),
+    role: roleSchema,
+    createdAt: timestamp,
+    disabled: z.boolean(),
+    totpEnabled: z.boolean(),
+  })
   .register(z.globalRegistry, { id: 'User' });
 export const accountShape = z
   .object({
@@ -205,6 +263,9 @@ export const loginResponse = z
     user: userShape,
   })
   .register(z.globalRegistry, { id: 'LoginResponse' });
+export const totpEnrolResponse = z
+  .object({ secret: z.string(), otpauthUri: z.string() })
+  .register(z.globalRegistry, { id: 'TotpEnrolment' });
 /** 200 while the database answers (503 `{status:"unavailable", database:"down"}` when not). */
 export const healthResponse = z.object({
   status: z.literal('ok'),
@@ -221,6 +282,7 @@ export const problemShape = z
     errors: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
     attemptsRemaining: z.optional(z.number().check(z.int())),
     retryAfter: z.optional(z.number().check(z.int())),
+    enrolmentRequired: z.optional(z.boolean()),
   })
   .register(z.globalRegistry, { id: 'Problem' });
 
@@ -238,7 +300,20 @@ export interface RouteSpec {
   readonly successStatus: number;
   /** Money-moving POSTs honour Idempotency-Key. */
   readonly idempotent?: boolean;
+  /** Error codes this route answers beyond those of every route (see shared/errors.ts). */
+  readonly errors?: readonly ErrorCode[];
 }
+
+const movementErrors = [
+  'INVALID_PIN',
+  'NOT_FOUND',
+  'INSUFFICIENT_FUNDS',
+  'IDEMPOTENCY_KEY_REUSED',
+  'ACCOUNT_LOCKED',
+  'STEP_UP_REQUIRED',
+  'INVALID_OTP',
+  'RATE_LIMITED',
+] as const satisfies readonly ErrorCode[];
 
 export const routeSpecs = {
   health: { summary: 'Liveness', response: healthResponse, successStatus: 200 },
@@ -252,6 +327,7 @@ export const routeSpecs = {
     body: loginBody,
     response: loginResponse,
     successStatus: 200,
+    errors: ['UNAUTHENTICATED', 'OTP_REQUIRED', 'RATE_LIMITED'],
   },
   'auth.logout': {
     summary: 'End this session: every token of it is refused from now on',
@@ -265,10 +341,16 @@ export const routeSpecs = {
     successStatus: 200,
   },
   'me.get': { summary: 'The calling user', response: userShape, successStatus: 200 },
-  'users.create': { summary: 'Create a user', body: createUserBody, response: userShape, successStatus: 201 },
+  'users.create': {
+    summary: 'Create a user (an admin creating a teller or an admin gives a TOTP code)',
+    body: createUserBody,
+    response: userShape,
+    successStatus: 201,
+    errors: ['FORBIDDEN', 'CONFLICT', 'STEP_UP_REQUIRED', 'INVALID_OTP', 'RATE_LIMITED'],
+  },
   'users.list': {
-    summary: 'List users (admin)',
-    query: listQuery,
+    summary: 'List users (teller: customers only), optionally by username prefix and role',
+    query: usersListQuery,
     response: listOf(userShape),
     successStatus: 200,
   },
@@ -297,6 +379,7 @@ export const routeSpecs = {
     response: movementShape,
     successStatus: 200,
     idempotent: true,
+    errors: movementErrors,
   },
   'accounts.withdraw': {
     summary: 'Withdraw from an account',
@@ -305,6 +388,7 @@ export const routeSpecs = {
     response: movementShape,
     successStatus: 200,
     idempotent: true,
+    errors: movementErrors,
   },
   'transfers.create': {
     summary: 'Transfer between two accounts',
@@ -312,6 +396,7 @@ export const routeSpecs = {
     response: transferShape,
     successStatus: 201,
     idempotent: true,
+    errors: movementErrors,
   },
   'accounts.lock': {
     summary: 'Lock an account',
@@ -330,7 +415,7 @@ export const routeSpecs = {
   'accounts.history': {
     summary: 'Ledger entries of an account, newest first',
     params: accountParams,
-    query: listQuery,
+    query: historyQuery,
     response: listOf(entryShape),
     successStatus: 200,
   },
@@ -339,6 +424,79 @@ export const routeSpecs = {
     query: auditQuery,
     response: listOf(auditEventShape),
     successStatus: 200,
+  },
+  'me.password': {
+    summary: 'Change your own password (ends every other session)',
+    body: mePasswordBody,
+    successStatus: 204,
+    errors: ['UNAUTHENTICATED', 'STEP_UP_REQUIRED', 'INVALID_OTP', 'RATE_LIMITED'],
+  },
+  'users.password': {
+    summary: "Set a user's password (teller: customers only); ends every session of that user",
+    params: userParams,
+    body: userPasswordBody,
+    successStatus: 204,
+    errors: ['FORBIDDEN', 'NOT_FOUND'],
+  },
+  'users.disable': {
+    summary: 'Disable a user (admin, not self): every session ends, login is refused',
+    params: userParams,
+    body: lockBody,
+    response: userShape,
+    successStatus: 200,
+    errors: ['FORBIDDEN', 'NOT_FOUND'],
+  },
+  'users.enable': {
+    summary: 'Enable a disabled user (admin)',
+    params: userParams,
+    body: emptyBody,
+    response: userShape,
+    successStatus: 200,
+    errors: ['FORBIDDEN', 'NOT_FOUND'],
+  },
+  'accounts.pin': {
+    summary:
+      "Set an account's PIN (customer: own, with currentPin and a TOTP code); resets the wrong-PIN count",
+    params: accountParams,
+    body: pinChangeBody,
+    successStatus: 204,
+    errors: ['INVALID_PIN', 'ACCOUNT_LOCKED', 'NOT_FOUND', 'STEP_UP_REQUIRED', 'INVALID_OTP', 'RATE_LIMITED'],
+  },
+  'transfers.get': {
+    summary: 'One transfer (customer: when either side is their own)',
+    params: transferParams,
+    response: transferShape,
+    successStatus: 200,
+    errors: ['NOT_FOUND'],
+  },
+  'me.totp.enrol': {
+    summary: 'Start TOTP enrolment: a new secret, pending until confirmed',
+    body: emptyBody,
+    response: totpEnrolResponse,
+    successStatus: 201,
+    errors: ['CONFLICT'],
+  },
+  'me.totp.confirm': {
+    summary: 'Confirm TOTP enrolment with a first code',
+    body: totpConfirmBody,
+    response: userShape,
+    successStatus: 200,
+    errors: ['CONFLICT', 'INVALID_OTP', 'RATE_LIMITED'],
+  },
+  'me.totp.disable': {
+    summary: 'Remove your authenticator (a code and your password)',
+    body: totpDisableBody,
+    response: userShape,
+    successStatus: 200,
+    errors: ['UNAUTHENTICATED', 'STEP_UP_REQUIRED', 'INVALID_OTP', 'RATE_LIMITED'],
+  },
+  'users.totp.reset': {
+    summary: "Remove a user's authenticator (admin, not self); the user enrols again",
+    params: userParams,
+    body: lockBody,
+    response: userShape,
+    successStatus: 200,
+    errors: ['FORBIDDEN', 'NOT_FOUND'],
   },
 } as const satisfies Record<RouteName, RouteSpec>;
 

@@ -4,6 +4,7 @@ import { DatabaseResumingException, ExecuteStatementCommand, RDSDataClient } fro
 import { hashSecret } from '../../shared/auth/passwords';
 import { passwordSchema, usernameSchema } from '../../shared/schemas';
 import { outputKeys } from '../bank-stack';
+import { promptHidden, UsageError } from './prompt';
 
 /**
  * `npm run admin:create`: creates the first admin of a deployed bank.
@@ -19,10 +20,23 @@ import { outputKeys } from '../bank-stack';
  *   BANK_STACK_NAME       stack in cdk.outputs.json (default: the only one there)
  *   BANK_OUTPUTS_FILE     outputs file (default: ./cdk.outputs.json)
  *   AWS_ENDPOINT_URL      e.g. http://localhost.localstack.cloud:4566 for LocalStack
+ *
+ * `npm run admin:reset:stack -- --username <name>` (this script with `--reset`) is the offline
+ * recovery of a lost password: the owner-only `bank_admin_reset` sets a new password for an
+ * existing user of any role, enables it and ends every session of theirs.
  */
 
-class UsageError extends Error {
-  override name = 'UsageError';
+/** `--reset` and `--username <name>` (the latter overrides BANK_ADMIN_USERNAME). */
+function parseArgs(argv: readonly string[]): { reset: boolean; username: string | undefined } {
+  let reset = false;
+  let username: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--reset') reset = true;
+    else if (arg === '--username') username = argv[++i];
+    else throw new UsageError(`unknown argument ${arg ?? ''}`);
+  }
+  return { reset, username };
 }
 
 interface StackOutputs {
@@ -65,39 +79,9 @@ function readOutputs(): StackOutputs {
   };
 }
 
-/** Reads a line from the terminal without echoing it. */
-function promptHidden(question: string): Promise<string> {
-  const { stdin, stdout } = process;
-  if (!stdin.isTTY)
-    return Promise.reject(new UsageError('set BANK_ADMIN_PASSWORD (no terminal to prompt on)'));
-  stdout.write(question);
-  stdin.setRawMode(true);
-  stdin.setEncoding('utf8');
-  stdin.resume();
-  return new Promise((resolve, reject) => {
-    let value = '';
-    const finish = (done: () => void) => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      stdout.write('\n');
-      done();
-    };
-    const onData = (chunk: string) => {
-      for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n') return finish(() => resolve(value));
-        if (ch === '\u0003') return finish(() => reject(new UsageError('cancelled')));
-        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
-        else value += ch;
-      }
-    };
-    stdin.on('data', onData);
-  });
-}
-
 async function choosePassword(): Promise<string> {
   const fromEnv = process.env.BANK_ADMIN_PASSWORD;
-  const password = fromEnv ?? (await promptHidden('Password for the new admin (10..128 characters): '));
+  const password = fromEnv ?? (await promptHidden('New password (10..128 characters): '));
   const checked = passwordSchema.safeParse(password);
   if (!checked.success)
     throw new UsageError(`password ${checked.error.issues[0]?.message ?? 'is not valid'}`);
@@ -122,8 +106,9 @@ async function executeWhenAwake(client: RDSDataClient, command: ExecuteStatement
 }
 
 async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
   const outputs = readOutputs();
-  const username = process.env.BANK_ADMIN_USERNAME ?? 'admin';
+  const username = args.username ?? process.env.BANK_ADMIN_USERNAME ?? 'admin';
   const checkedName = usernameSchema.safeParse(username);
   if (!checkedName.success)
     throw new UsageError(`BANK_ADMIN_USERNAME ${checkedName.error.issues[0]?.message}`);
@@ -133,6 +118,26 @@ async function main(): Promise<void> {
   // arn:aws:rds:<region>:<account>:cluster:<id>
   const region = outputs.clusterArn.split(':')[3];
   const client = new RDSDataClient({ region });
+  if (args.reset) {
+    const reset = await executeWhenAwake(
+      client,
+      new ExecuteStatementCommand({
+        resourceArn: outputs.clusterArn,
+        secretArn: outputs.masterSecretArn,
+        database: outputs.database,
+        sql: 'SELECT bank_admin_reset(:username, :hash)',
+        parameters: [
+          { name: 'username', value: { stringValue: username } },
+          { name: 'hash', value: { stringValue: hash } },
+        ],
+      }),
+    );
+    if (reset.records?.[0]?.[0]?.booleanValue !== true) throw new UsageError(`no user "${username}"`);
+    console.log(
+      `Set a new password for "${username}" in ${outputs.stackName}; every session of theirs ended.`,
+    );
+    return;
+  }
   const result = await executeWhenAwake(
     client,
     new ExecuteStatementCommand({
@@ -163,7 +168,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   if (error instanceof UsageError) {
-    console.error(`admin:create: ${error.message}`);
+    console.error(`admin: ${error.message}`);
   } else if (error instanceof Error) {
     console.error(`admin:create failed: ${error.name}: ${error.message}`);
   } else {

@@ -1,4 +1,5 @@
-CREATE OR REPLACE FUNCTION bank_account_history(p_ctx jsonb, p_account_no text, p_limit integer, p_before bigint) RETURNS jsonb
+CREATE OR REPLACE FUNCTION bank_account_history(p_ctx jsonb, p_account_no text, p_from timestamptz, p_to timestamptz,
+                                                p_limit integer, p_before bigint) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   c bank_caller := bank_caller(p_ctx);
@@ -20,14 +21,16 @@ BEGIN
            ORDER BY h.seq DESC), '[]'::jsonb), min(h.seq)
     INTO v_items, v_next
     FROM (SELECT * FROM history WHERE account_id = a.id AND (p_before IS NULL OR seq < p_before)
+             AND (p_from IS NULL OR created_at >= p_from) AND (p_to IS NULL OR created_at < p_to)
            ORDER BY seq DESC LIMIT v_limit) h
     LEFT JOIN accounts cp ON cp.id = h.counterparty_account_id;
-  IF NOT EXISTS (SELECT 1 FROM history WHERE account_id = a.id AND seq < v_next) THEN
+  IF NOT EXISTS (SELECT 1 FROM history WHERE account_id = a.id AND seq < v_next
+                   AND (p_from IS NULL OR created_at >= p_from) AND (p_to IS NULL OR created_at < p_to)) THEN
     v_next := NULL;
   END IF;
   PERFORM bank_audit(c, 'accounts.history', 'success', v_details || jsonb_build_object('count', jsonb_array_length(v_items)));
   RETURN jsonb_build_object('status', 200, 'body', jsonb_build_object('items', v_items), 'next', v_next);
 END
 $$;
-REVOKE ALL ON FUNCTION bank_account_history(jsonb, text, integer, bigint) FROM PUBLIC, bank_customer, bank_teller, bank_admin, bank_auth;
-GRANT EXECUTE ON FUNCTION bank_account_history(jsonb, text, integer, bigint) TO bank_customer, bank_teller, bank_admin;
+REVOKE ALL ON FUNCTION bank_account_history(jsonb, text, timestamptz, timestamptz, integer, bigint) FROM PUBLIC, bank_customer, bank_teller, bank_admin, bank_auth;
+GRANT EXECUTE ON FUNCTION bank_account_history(jsonb, text, timestamptz, timestamptz, integer, bigint) TO bank_customer, bank_teller, bank_admin;

@@ -11,6 +11,7 @@ DECLARE
   v_session_role text;
   v_user_role text;
   v_live boolean;
+  v_disabled boolean;
 BEGIN
   c.tier := bank_tier();
   IF c.tier IS NULL THEN
@@ -22,12 +23,18 @@ BEGIN
   c.user_agent := left(p_ctx ->> 'userAgent', 300);
   c.session_hash := bank_session_hash(p_ctx ->> 'sid');
   -- One index lookup on every call (session and user together): this runs before every operation.
-  SELECT s.user_id, s.role, u.username, u.role, s.ended_at IS NULL AND s.expires_at > now()
-    INTO v_user_id, v_session_role, c.actor, v_user_role, v_live
+  SELECT s.user_id, s.role, u.username, u.role, s.ended_at IS NULL AND s.expires_at > now(),
+         u.disabled_at IS NOT NULL
+    INTO v_user_id, v_session_role, c.actor, v_user_role, v_live, v_disabled
     FROM sessions s JOIN users u ON u.id = s.user_id
    WHERE s.id_hash = c.session_hash;
   IF v_live IS NOT TRUE THEN
     RAISE EXCEPTION 'bank:UNAUTHENTICATED no live session' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  -- Disabling ends every session in the same transaction; this holds even for a session row a
+  -- concurrent disable has not reached yet.
+  IF v_disabled THEN
+    RAISE EXCEPTION 'bank:UNAUTHENTICATED the user is disabled' USING ERRCODE = 'insufficient_privilege';
   END IF;
   IF v_session_role <> c.tier OR v_user_role <> c.tier THEN
     RAISE EXCEPTION 'bank:UNAUTHENTICATED the session is not of this tier' USING ERRCODE = 'insufficient_privilege';

@@ -3,7 +3,7 @@
 -- row lock, before anything else about the request is answered (an idempotent replay included,
 -- so a replay is no PIN oracle).
 CREATE OR REPLACE FUNCTION bank_move(p_ctx jsonb, p_kind text, p_account_no text, p_amount_minor bigint,
-                                     p_memo text, p_pin text, p_idem_key text, p_idem_hash text) RETURNS jsonb
+                                     p_memo text, p_pin text, p_otp text, p_idem_key text, p_idem_hash text) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   c bank_caller := bank_caller(p_ctx);
@@ -41,6 +41,10 @@ BEGIN
     IF v_replay IS NOT NULL THEN
       RETURN bank_replay(c, v_action, v_details, v_replay);
     END IF;
+    v_refusal := bank_step_up_movement(c, p_amount_minor, p_otp, p_idem_key, v_action, v_details);
+    IF v_refusal IS NOT NULL THEN
+      RETURN v_refusal;
+    END IF;
   ELSE
     v_replay := bank_idem_claim(c, v_action, p_idem_key, p_idem_hash);
     IF v_replay IS NOT NULL THEN
@@ -77,6 +81,6 @@ BEGIN
   RETURN v_result;
 END
 $$;
-REVOKE ALL ON FUNCTION bank_move(jsonb, text, text, bigint, text, text, text, text) FROM PUBLIC, bank_customer, bank_teller, bank_admin, bank_auth;
-GRANT EXECUTE ON FUNCTION bank_move(jsonb, text, text, bigint, text, text, text, text)
+REVOKE ALL ON FUNCTION bank_move(jsonb, text, text, bigint, text, text, text, text, text) FROM PUBLIC, bank_customer, bank_teller, bank_admin, bank_auth;
+GRANT EXECUTE ON FUNCTION bank_move(jsonb, text, text, bigint, text, text, text, text, text)
   TO bank_customer, bank_teller, bank_admin;

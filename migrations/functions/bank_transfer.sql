@@ -2,7 +2,7 @@
 -- A->B and B->A never deadlock); a customer's PIN for the source account is then compared under
 -- that lock, before an idempotent replay is answered (no PIN oracle).
 CREATE OR REPLACE FUNCTION bank_transfer(p_ctx jsonb, p_from text, p_to text, p_amount_minor bigint, p_memo text,
-                                         p_pin text, p_idem_key text, p_idem_hash text) RETURNS jsonb
+                                         p_pin text, p_otp text, p_idem_key text, p_idem_hash text) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   c bank_caller := bank_caller(p_ctx);
@@ -53,6 +53,10 @@ BEGIN
     IF v_replay IS NOT NULL THEN
       RETURN bank_replay(c, v_action, v_details, v_replay);
     END IF;
+    v_refusal := bank_step_up_movement(c, p_amount_minor, p_otp, p_idem_key, v_action, v_details);
+    IF v_refusal IS NOT NULL THEN
+      RETURN v_refusal;
+    END IF;
   END IF;
   IF dst.id IS NULL THEN
     PERFORM bank_idem_release(c, p_idem_key);
@@ -86,6 +90,6 @@ BEGIN
   RETURN v_result;
 END
 $$;
-REVOKE ALL ON FUNCTION bank_transfer(jsonb, text, text, bigint, text, text, text, text) FROM PUBLIC, bank_customer, bank_teller, bank_admin, bank_auth;
-GRANT EXECUTE ON FUNCTION bank_transfer(jsonb, text, text, bigint, text, text, text, text)
+REVOKE ALL ON FUNCTION bank_transfer(jsonb, text, text, bigint, text, text, text, text, text) FROM PUBLIC, bank_customer, bank_teller, bank_admin, bank_auth;
+GRANT EXECUTE ON FUNCTION bank_transfer(jsonb, text, text, bigint, text, text, text, text, text)
   TO bank_customer, bank_teller, bank_admin;

@@ -10,12 +10,13 @@ export type { DbRole } from './db-roles';
  * - `public`: no token needed.
  * - `all`: the role may call the route for anything.
  * - `own`: a customer, only for accounts they own (checked by the handler and by SQL).
- * - `customersOnly`: a teller may create users of role `customer` only.
+ * - `customersOnly`: a teller acts on (creates, lists, resets) users of role `customer` only.
+ * - `notSelf`: an admin, on any user but their own.
  * - absent: 403 FORBIDDEN.
  */
 export type Role = 'customer' | 'teller' | 'admin';
 export const roles: readonly Role[] = ['customer', 'teller', 'admin'];
-export type Grant = 'all' | 'own' | 'customersOnly';
+export type Grant = 'all' | 'own' | 'customersOnly' | 'notSelf';
 
 export const policy: Record<RouteName, { public: true } | Partial<Record<Role, Grant>>> = {
   health: { public: true },
@@ -25,7 +26,7 @@ export const policy: Record<RouteName, { public: true } | Partial<Record<Role, G
   'auth.refresh': { customer: 'all', teller: 'all', admin: 'all' },
   'me.get': { customer: 'all', teller: 'all', admin: 'all' },
   'users.create': { teller: 'customersOnly', admin: 'all' },
-  'users.list': { admin: 'all' },
+  'users.list': { teller: 'customersOnly', admin: 'all' },
   'accounts.create': { teller: 'all', admin: 'all' },
   'accounts.list': { customer: 'own', teller: 'all', admin: 'all' },
   'accounts.get': { customer: 'own', teller: 'all', admin: 'all' },
@@ -36,6 +37,16 @@ export const policy: Record<RouteName, { public: true } | Partial<Record<Role, G
   'accounts.unlock': { teller: 'all', admin: 'all' },
   'accounts.history': { customer: 'own', teller: 'all', admin: 'all' },
   'auditLogs.list': { admin: 'all' },
+  'me.password': { customer: 'all', teller: 'all', admin: 'all' },
+  'users.password': { teller: 'customersOnly', admin: 'all' },
+  'users.disable': { admin: 'notSelf' },
+  'users.enable': { admin: 'all' },
+  'accounts.pin': { customer: 'own', teller: 'all', admin: 'all' },
+  'transfers.get': { customer: 'own', teller: 'all', admin: 'all' },
+  'me.totp.enrol': { customer: 'all', teller: 'all', admin: 'all' },
+  'me.totp.confirm': { customer: 'all', teller: 'all', admin: 'all' },
+  'me.totp.disable': { customer: 'all', teller: 'all', admin: 'all' },
+  'users.totp.reset': { admin: 'notSelf' },
 };
 
 export function isPublic(route: RouteName): boolean {
@@ -61,12 +72,15 @@ export const dbRoleOf: Record<Role, DbRole> = {
  * The database roles a route's function holds secrets for: those of the roles allowed to call it,
  * plus bank_customer, the least role, which the audit middleware records refusals with. Login
  * holds bank_auth alone (the only role that can read a password hash, and all it can do is log
- * in and record refused logins). Routes without database access (health, openapi) get none.
+ * in and record refused logins). The two routes where a logged-in user gives their password
+ * again (me.password, me.totp.disable) also hold bank_auth, for the same reason: only it reads a
+ * password hash. Routes without database access (health, openapi) get none.
  */
 export function dbRolesFor(route: RouteName): DbRole[] {
   if (route === 'health' || route === 'openapi') return [];
   if (route === 'auth.login') return ['bank_auth'];
   const allowed = new Set<DbRole>(['bank_customer']);
   for (const r of roles) if (grantFor(route, r) !== undefined && !isPublic(route)) allowed.add(dbRoleOf[r]);
+  if (route === 'me.password' || route === 'me.totp.disable') return [...allowed, 'bank_auth'];
   return [...allowed];
 }

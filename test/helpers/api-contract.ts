@@ -21,4 +21,15 @@ export const apiContractRoutes: readonly string[] = [
   'GET /accounts/{accountNo}/history',
   'GET /audit-logs',
   'GET /openapi.json',
+  // v1.1 "Sessions and credentials" and "Step-up" (the daily limit and approvals are not here yet).
+  'POST /me/password',
+  'POST /users/{userId}/password',
+  'POST /users/{userId}/disable',
+  'POST /users/{userId}/enable',
+  'POST /accounts/{accountNo}/pin',
+  'GET /transfers/{transferId}',
+  'POST /me/totp',
+  'POST /me/totp/confirm',
+  'POST /me/totp/disable',
+  'POST /users/{userId}/totp/reset',
 ];

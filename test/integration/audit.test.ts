@@ -164,7 +164,7 @@ describe('one audit event per request', () => {
         run: () =>
           call('POST', '/users', {
             token: admin.token,
-            body: { username: newUser, password: PASSWORD, role: 'teller' },
+            body: { username: newUser, password: PASSWORD, role: 'customer' },
           }),
         expected: { status: 201, actor: admin.username, action: 'users.create', outcome: 'success' },
       },
@@ -340,7 +340,8 @@ describe('one audit event per request', () => {
     });
     const poor = await call('POST', `/accounts/${ownAccount}/withdraw`, {
       token: customer.token,
-      body: { amount: '999999.00', pin: PIN },
+      // Below the step-up amount (1000.00), so only the funds decide.
+      body: { amount: '999.99', pin: PIN },
     });
     const lockedRes = await call('POST', `/accounts/${locked}/deposit`, {
       token: customer.token,

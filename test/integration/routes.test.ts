@@ -3,6 +3,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiContractRoutes } from '../helpers/api-contract';
 import { type ApiResponse, query, startTestStack, type TestStack } from '../helpers/stack';
+import { enrolTotp } from '../helpers/totp';
 
 /*
  * Every route of API.md (../shared/API.md), through HTTP: the gateway, the real handlers, the
@@ -51,6 +52,7 @@ let s: TestStack;
 let adminToken: string;
 let tellerToken: string;
 let adminId: string;
+let adminOtp: () => Promise<string>;
 let counter = 0;
 const allAccountNos: string[] = [];
 
@@ -142,7 +144,16 @@ function expectTimestamp(value: unknown, notBefore: number): void {
 
 function expectUser(value: unknown, expected: { id?: string; username: string; role: string }): void {
   const user = value as Record<string, unknown>;
-  expect(Object.keys(user).sort()).toEqual(['createdAt', 'id', 'role', 'username']);
+  expect(Object.keys(user).sort()).toEqual([
+    'createdAt',
+    'disabled',
+    'id',
+    'role',
+    'totpEnabled',
+    'username',
+  ]);
+  expect(typeof user.disabled).toBe('boolean');
+  expect(typeof user.totpEnabled).toBe('boolean');
   expect(user.id).toMatch(UUID);
   if (expected.id) expect(user.id).toBe(expected.id);
   expect(user.username).toBe(expected.username);
@@ -207,6 +218,8 @@ beforeAll(async () => {
   await s.createUser(teller, PASSWORD, 'teller');
   adminToken = await s.login(admin, PASSWORD);
   tellerToken = await s.login(teller, PASSWORD);
+  // v1.1: an admin creating a teller or an admin gives a TOTP code.
+  adminOtp = await enrolTotp(s, { id: adminId, token: adminToken });
 });
 
 afterAll(async () => {
@@ -339,7 +352,12 @@ describe('POST /users', () => {
 
       const res = await s.call('POST', '/users', {
         token: adminToken,
-        body: { username, password: PASSWORD, role },
+        body: {
+          username,
+          password: PASSWORD,
+          role,
+          ...(role === 'customer' ? {} : { otp: await adminOtp() }),
+        },
       });
 
       expect(res.status).toBe(201);
@@ -395,7 +413,7 @@ describe('POST /users', () => {
 
     const res = await s.call('POST', '/users', {
       token: adminToken,
-      body: { username, password: 'another-password-1', role: 'admin' },
+      body: { username, password: 'another-password-1', role: 'admin', otp: await adminOtp() },
     });
 
     expectProblem(res, 409, 'CONFLICT');
@@ -462,11 +480,16 @@ describe('GET /users', () => {
     expect(defaultPage.body.items).toEqual(all.slice(0, 20));
   });
 
-  it('is 403 for a teller and a customer', async () => {
+  it('is 403 for a customer; a teller (v1.1) sees customers only', async () => {
     const c = await newCustomer();
 
-    expectProblem(await s.call('GET', '/users', { token: tellerToken }), 403, 'FORBIDDEN');
     expectProblem(await s.call('GET', '/users', { token: c.token }), 403, 'FORBIDDEN');
+    const byTeller = await fullList('/users', tellerToken);
+    const customers = await query<{ username: string }>(
+      s.db,
+      "SELECT username FROM users WHERE role = 'customer' ORDER BY seq DESC",
+    );
+    expect(byTeller.map((u) => u.username)).toEqual(customers.map((u) => u.username));
   });
 
   it('is 400 for a bad cursor or limit', async () => {

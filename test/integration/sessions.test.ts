@@ -101,7 +101,14 @@ describe('POST /auth/refresh', () => {
       accessToken: expect.any(String),
       tokenType: 'Bearer',
       expiresIn: 900,
-      user: { id: user.id, username: user.username, role: 'teller', createdAt: expect.any(String) },
+      user: {
+        id: user.id,
+        username: user.username,
+        role: 'teller',
+        createdAt: expect.any(String),
+        disabled: false,
+        totpEnabled: false,
+      },
     });
     const fresh = String(response.body.accessToken);
     expect(fresh).not.toBe(token);

@@ -115,6 +115,72 @@ describe('npm start', () => {
     expect(secondExit).toBe(0);
   }, 120_000);
 
+  it('warns in one line when BANK_ADMIN_PASSWORD is not the admin’s; admin:reset sets it offline, not while running', async () => {
+    // Prepare: a bank with an admin whose password is generated, running.
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'bank-reset-'));
+    dirs.push(dataDir);
+    const port = await freePort();
+    const env = { PORT: String(port), BANK_DATA_DIR: dataDir };
+    const first = start(env);
+    const generated = (await waitFor(first, /created admin user "admin" with password: (\S+)/))[1] ?? '';
+    await waitFor(first, /listening on/);
+    const reset = (password: string) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'local/admin-reset.ts', '--username', 'admin'],
+        {
+          cwd: repoRoot,
+          env: { ...process.env, BANK_DATA_DIR: dataDir, BANK_ADMIN_PASSWORD: password },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+      });
+      return new Promise<{ code: number | null; output: string }>((resolve) =>
+        child.once('exit', (code) => resolve({ code, output })),
+      );
+    };
+    const login = (password: string) =>
+      fetch(`http://127.0.0.1:${port}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password }),
+      });
+
+    // Act: a reset while the bank runs is refused; after the stop it works.
+    const refused = await reset('recovered-password-1');
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const done = await reset('recovered-password-1');
+    const second = start({ ...env, BANK_ADMIN_PASSWORD: 'yet-another-password' });
+    await waitFor(second, /listening on/);
+    const withNew = await login('recovered-password-1');
+    const withOld = await login(generated);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+
+    // Assess
+    expect(refused.code).toBe(1);
+    expect(refused.output.trim()).toMatch(/^admin:reset: the bank in .* is running \(npm start\): stop it/);
+    expect(refused.output.trim().split('\n')).toHaveLength(1);
+    expect(done.code).toBe(0);
+    expect(done.output.trim()).toBe('Set a new password for "admin"; every session of theirs ended.');
+    expect(withNew.status).toBe(200);
+    expect(withOld.status).toBe(401);
+    const warnings = second
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('warning:'));
+    expect(warnings).toEqual([
+      'warning: BANK_ADMIN_PASSWORD is not the password of the existing admin "admin" and was not applied; to change it: npm run admin:reset -- --username admin',
+    ]);
+  }, 180_000);
+
   it('says in one line that the port is taken, and exits non-zero', async () => {
     // Prepare
     const dataDir = await mkdtemp(path.join(tmpdir(), 'bank-start-'));

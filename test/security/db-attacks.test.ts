@@ -104,7 +104,7 @@ async function login(username: string): Promise<string> {
     username,
   ])) as { attemptId: string; passwordHash: string };
   const ok = await bcrypt.compare(password, begin.passwordHash);
-  const finish = (await value('bank_auth', 'SELECT bank_login_finish($1::jsonb, $2::uuid, $3) AS v', [
+  const finish = (await value('bank_auth', 'SELECT bank_login_finish($1::jsonb, $2::uuid, $3, NULL) AS v', [
     ctxOf({}),
     begin.attemptId,
     ok,
@@ -158,7 +158,7 @@ beforeAll(async () => {
     expect(created.status).toBe(201);
     const deposit = (await value(
       'bank_teller',
-      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 100000, NULL, NULL, NULL, NULL) AS v",
+      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 100000, NULL, NULL, NULL, NULL, NULL) AS v",
       [ctx(sids.teller), created.body.accountNo],
     )) as { status: number };
     expect(deposit.status).toBe(200);
@@ -182,15 +182,15 @@ interface FunctionAttack {
 }
 
 const attacks: Record<string, FunctionAttack> = {
-  'bank_move(jsonb,text,text,bigint,text,text,text,text)': {
+  'bank_move(jsonb,text,text,bigint,text,text,text,text,text)': {
     call: (c) => ({
-      sql: "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 100000000000, NULL, $3, NULL, NULL) AS v",
+      sql: "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 100000000000, NULL, $3, NULL, NULL, NULL) AS v",
       params: [c, victimAccount, pin],
     }),
   },
-  'bank_transfer(jsonb,text,text,bigint,text,text,text,text)': {
+  'bank_transfer(jsonb,text,text,bigint,text,text,text,text,text)': {
     call: (c) => ({
-      sql: 'SELECT bank_transfer($1::jsonb, $2, $3, 25000, NULL, $4, NULL, NULL) AS v',
+      sql: 'SELECT bank_transfer($1::jsonb, $2, $3, 25000, NULL, $4, NULL, NULL, NULL) AS v',
       params: [c, victimAccount, otherAccount, pin],
     }),
   },
@@ -204,9 +204,9 @@ const attacks: Record<string, FunctionAttack> = {
   'bank_account_get(jsonb,text)': {
     call: (c) => ({ sql: 'SELECT bank_account_get($1::jsonb, $2) AS v', params: [c, victimAccount] }),
   },
-  'bank_account_history(jsonb,text,integer,bigint)': {
+  'bank_account_history(jsonb,text,timestamp with time zone,timestamp with time zone,integer,bigint)': {
     call: (c) => ({
-      sql: 'SELECT bank_account_history($1::jsonb, $2, 100, NULL) AS v',
+      sql: 'SELECT bank_account_history($1::jsonb, $2, NULL, NULL, 100, NULL) AS v',
       params: [c, victimAccount],
     }),
   },
@@ -214,9 +214,9 @@ const attacks: Record<string, FunctionAttack> = {
   'bank_session_refresh(jsonb)': {
     call: (c) => ({ sql: 'SELECT bank_session_refresh($1::jsonb) AS v', params: [c] }),
   },
-  'bank_user_create(jsonb,text,text,text)': {
+  'bank_user_create(jsonb,text,text,text,text)': {
     call: (c) => ({
-      sql: "SELECT bank_user_create($1::jsonb, 'forged-admin', $2, 'admin') AS v",
+      sql: "SELECT bank_user_create($1::jsonb, 'forged-admin', $2, 'admin', NULL) AS v",
       params: [c, '$2a$04$abcdefghijklmnopqrstuu5Yo8WRHBwa0/QgBiBtrGD5qZ5aJ3Xq6'],
     }),
   },
@@ -235,13 +235,48 @@ const attacks: Record<string, FunctionAttack> = {
   'bank_account_unlock(jsonb,text)': {
     call: (c) => ({ sql: 'SELECT bank_account_unlock($1::jsonb, $2) AS v', params: [c, victimAccount] }),
   },
-  'bank_users_list(jsonb,integer,bigint)': {
-    call: (c) => ({ sql: 'SELECT bank_users_list($1::jsonb, 100, NULL) AS v', params: [c] }),
+  'bank_users_list(jsonb,text,text,integer,bigint)': {
+    call: (c) => ({ sql: 'SELECT bank_users_list($1::jsonb, NULL, NULL, 100, NULL) AS v', params: [c] }),
   },
-  'bank_audit_list(jsonb,text,text,text,integer,bigint)': {
+  'bank_audit_list(jsonb,text,text,text,text,timestamp with time zone,timestamp with time zone,integer,bigint)':
+    {
+      call: (c) => ({
+        sql: 'SELECT bank_audit_list($1::jsonb, NULL, NULL, NULL, NULL, NULL, NULL, 100, NULL) AS v',
+        params: [c],
+      }),
+    },
+  'bank_account_pin(jsonb,text,text,text,text)': {
     call: (c) => ({
-      sql: 'SELECT bank_audit_list($1::jsonb, NULL, NULL, NULL, 100, NULL) AS v',
-      params: [c],
+      sql: "SELECT bank_account_pin($1::jsonb, $2, $3, '9173', NULL) AS v",
+      params: [c, victimAccount, pin],
+    }),
+  },
+  'bank_transfer_get(jsonb,uuid)': {
+    call: (c) => ({ sql: 'SELECT bank_transfer_get($1::jsonb, gen_random_uuid()) AS v', params: [c] }),
+  },
+  'bank_totp_enrol(jsonb)': { call: (c) => ({ sql: 'SELECT bank_totp_enrol($1::jsonb) AS v', params: [c] }) },
+  'bank_totp_confirm(jsonb,text)': {
+    call: (c) => ({ sql: "SELECT bank_totp_confirm($1::jsonb, '123456') AS v", params: [c] }),
+  },
+  'bank_user_password_set(jsonb,uuid,text)': {
+    call: (c) => ({
+      sql: 'SELECT bank_user_password_set($1::jsonb, $2::uuid, $3) AS v',
+      params: [c, users.victim, '$2a$04$abcdefghijklmnopqrstuu5Yo8WRHBwa0/QgBiBtrGD5qZ5aJ3Xq6'],
+    }),
+  },
+  'bank_user_disable(jsonb,uuid,text)': {
+    call: (c) => ({
+      sql: "SELECT bank_user_disable($1::jsonb, $2::uuid, 'forged') AS v",
+      params: [c, users.victim],
+    }),
+  },
+  'bank_user_enable(jsonb,uuid)': {
+    call: (c) => ({ sql: 'SELECT bank_user_enable($1::jsonb, $2::uuid) AS v', params: [c, users.victim] }),
+  },
+  'bank_totp_reset(jsonb,uuid,text)': {
+    call: (c) => ({
+      sql: "SELECT bank_totp_reset($1::jsonb, $2::uuid, 'forged') AS v",
+      params: [c, users.victim],
     }),
   },
 };
@@ -249,63 +284,90 @@ const attacks: Record<string, FunctionAttack> = {
 /** Per role: what it may execute beyond the session-checked operations above (asserted exactly). */
 const expected: Record<Role, readonly string[]> = {
   bank_customer: [
+    'bank_account_pin(jsonb,text,text,text,text)',
+    'bank_totp_confirm(jsonb,text)',
+    'bank_totp_enrol(jsonb)',
+    'bank_transfer_get(jsonb,uuid)',
     'bank_account_get(jsonb,text)',
-    'bank_account_history(jsonb,text,integer,bigint)',
+    'bank_account_history(jsonb,text,timestamp with time zone,timestamp with time zone,integer,bigint)',
     'bank_accounts_list(jsonb,uuid,integer,bigint)',
     'bank_audit_record(jsonb,text,text,jsonb)',
     'bank_logout(jsonb)',
     'bank_me(jsonb)',
-    'bank_move(jsonb,text,text,bigint,text,text,text,text)',
+    'bank_move(jsonb,text,text,bigint,text,text,text,text,text)',
     'bank_session_refresh(jsonb)',
-    'bank_transfer(jsonb,text,text,bigint,text,text,text,text)',
+    'bank_transfer(jsonb,text,text,bigint,text,text,text,text,text)',
   ],
   bank_teller: [
+    'bank_account_pin(jsonb,text,text,text,text)',
+    'bank_totp_confirm(jsonb,text)',
+    'bank_totp_enrol(jsonb)',
+    'bank_transfer_get(jsonb,uuid)',
+    'bank_user_password_set(jsonb,uuid,text)',
+    'bank_users_list(jsonb,text,text,integer,bigint)',
     'bank_account_create(jsonb,uuid,text,text)',
     'bank_account_get(jsonb,text)',
-    'bank_account_history(jsonb,text,integer,bigint)',
+    'bank_account_history(jsonb,text,timestamp with time zone,timestamp with time zone,integer,bigint)',
     'bank_account_lock(jsonb,text,text)',
     'bank_account_unlock(jsonb,text)',
     'bank_accounts_list(jsonb,uuid,integer,bigint)',
     'bank_audit_record(jsonb,text,text,jsonb)',
     'bank_logout(jsonb)',
     'bank_me(jsonb)',
-    'bank_move(jsonb,text,text,bigint,text,text,text,text)',
+    'bank_move(jsonb,text,text,bigint,text,text,text,text,text)',
     'bank_session_refresh(jsonb)',
-    'bank_transfer(jsonb,text,text,bigint,text,text,text,text)',
-    'bank_user_create(jsonb,text,text,text)',
+    'bank_transfer(jsonb,text,text,bigint,text,text,text,text,text)',
+    'bank_user_create(jsonb,text,text,text,text)',
   ],
   bank_admin: [
+    'bank_account_pin(jsonb,text,text,text,text)',
+    'bank_totp_confirm(jsonb,text)',
+    'bank_totp_enrol(jsonb)',
+    'bank_transfer_get(jsonb,uuid)',
+    'bank_user_password_set(jsonb,uuid,text)',
+    'bank_user_disable(jsonb,uuid,text)',
+    'bank_user_enable(jsonb,uuid)',
+    'bank_totp_reset(jsonb,uuid,text)',
     'bank_account_create(jsonb,uuid,text,text)',
     'bank_account_get(jsonb,text)',
-    'bank_account_history(jsonb,text,integer,bigint)',
+    'bank_account_history(jsonb,text,timestamp with time zone,timestamp with time zone,integer,bigint)',
     'bank_account_lock(jsonb,text,text)',
     'bank_account_unlock(jsonb,text)',
     'bank_accounts_list(jsonb,uuid,integer,bigint)',
-    'bank_audit_list(jsonb,text,text,text,integer,bigint)',
+    'bank_audit_list(jsonb,text,text,text,text,timestamp with time zone,timestamp with time zone,integer,bigint)',
     'bank_audit_record(jsonb,text,text,jsonb)',
     'bank_seal_next(integer,integer)',
     'bank_seal_pending(integer)',
     'bank_seal_uploaded(bigint)',
     'bank_logout(jsonb)',
     'bank_me(jsonb)',
-    'bank_move(jsonb,text,text,bigint,text,text,text,text)',
+    'bank_move(jsonb,text,text,bigint,text,text,text,text,text)',
     'bank_session_refresh(jsonb)',
-    'bank_transfer(jsonb,text,text,bigint,text,text,text,text)',
-    'bank_user_create(jsonb,text,text,text)',
-    'bank_users_list(jsonb,integer,bigint)',
+    'bank_transfer(jsonb,text,text,bigint,text,text,text,text,text)',
+    'bank_user_create(jsonb,text,text,text,text)',
+    'bank_users_list(jsonb,text,text,integer,bigint)',
   ],
   bank_auth: [
+    'bank_reauth_begin(jsonb,text,integer,integer,integer)',
+    'bank_password_change(jsonb,uuid,boolean,text,text)',
+    'bank_totp_disable(jsonb,uuid,boolean,text)',
     'bank_audit_record(jsonb,text,text,jsonb)',
     'bank_login_begin(jsonb,text,integer,integer,integer)',
-    'bank_login_finish(jsonb,uuid,boolean)',
+    'bank_login_finish(jsonb,uuid,boolean,text)',
   ],
 };
 
 /** Functions attacked by their own tests below rather than through `attacks`. */
 const attackedElsewhere = new Set([
+  // bank_auth's re-authentications: see 'lets bank_auth re-authenticate only a live session'.
+  ...[
+    'bank_reauth_begin(jsonb,text,integer,integer,integer)',
+    'bank_password_change(jsonb,uuid,boolean,text,text)',
+    'bank_totp_disable(jsonb,uuid,boolean,text)',
+  ],
   'bank_audit_record(jsonb,text,text,jsonb)',
   'bank_login_begin(jsonb,text,integer,integer,integer)',
-  'bank_login_finish(jsonb,uuid,boolean)',
+  'bank_login_finish(jsonb,uuid,boolean,text)',
   // The sealer's functions take no caller context: they check the admin tier and return only
   // audit and ledger lines and balances (no hashes); attacked in test/security/audit-tamper.test.ts.
   'bank_seal_next(integer,integer)',
@@ -377,14 +439,14 @@ describe('the attacks of the issue, with the bank_customer password only', () =>
     // The old attack: actorId of the victim and pinVerified = true.
     const forged = await attempt(
       'bank_customer',
-      "SELECT bank_transfer($1::jsonb, $2, $3, 25000, '', 'true', NULL, NULL) AS v",
+      "SELECT bank_transfer($1::jsonb, $2, $3, 25000, '', 'true', NULL, NULL, NULL) AS v",
       [ctxOf({ actorId: users.victim }), victimAccount, otherAccount],
     );
     expect(forged.error?.code).toBe('42501');
     // The attacker's own live session, naming the victim's account: not theirs.
     const own = await value(
       'bank_customer',
-      'SELECT bank_transfer($1::jsonb, $2, $3, 25000, NULL, $4, NULL, NULL) AS v',
+      'SELECT bank_transfer($1::jsonb, $2, $3, 25000, NULL, $4, NULL, NULL, NULL) AS v',
       [ctx(sids.other), victimAccount, otherAccount, pin],
     );
     expect(own).toMatchObject({ status: 404, error: { code: 'NOT_FOUND' } });
@@ -401,14 +463,14 @@ describe('the attacks of the issue, with the bank_customer password only', () =>
     for (const verdict of verdicts) {
       const outcome = await attempt(
         'bank_customer',
-        "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 100000000000, NULL, $3, NULL, NULL) AS v",
+        "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 100000000000, NULL, $3, NULL, NULL, NULL) AS v",
         [ctx(sids.victim), victimAccount, verdict],
       );
       expect(outcome.error?.message, verdict).toMatch(/^bank:VALIDATION_FAILED/);
     }
     const noPin = await attempt(
       'bank_customer',
-      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 100000000000, NULL, NULL, NULL, NULL) AS v",
+      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 100000000000, NULL, NULL, NULL, NULL, NULL) AS v",
       [ctx(sids.victim), victimAccount],
     );
     expect(noPin.error?.message).toMatch(/^bank:VALIDATION_FAILED/);
@@ -439,7 +501,7 @@ describe('the attacks of the issue, with the bank_customer password only', () =>
     for (const f of [
       'bank_me(jsonb)',
       'bank_account_get(jsonb,text)',
-      'bank_account_history(jsonb,text,integer,bigint)',
+      'bank_account_history(jsonb,text,timestamp with time zone,timestamp with time zone,integer,bigint)',
       'bank_accounts_list(jsonb,uuid,integer,bigint)',
     ]) {
       const attack = attacks[f];
@@ -447,16 +509,16 @@ describe('the attacks of the issue, with the bank_customer password only', () =>
       const { sql, params } = attack.call(ctx(sids.victim));
       expect(JSON.stringify(await value('bank_customer', sql, params))).not.toMatch(hashPattern);
     }
-    const { sql, params } = (attacks['bank_users_list(jsonb,integer,bigint)'] as FunctionAttack).call(
-      ctx(sids.admin),
-    );
+    const { sql, params } = (
+      attacks['bank_users_list(jsonb,text,text,integer,bigint)'] as FunctionAttack
+    ).call(ctx(sids.admin));
     expect(JSON.stringify(await value('bank_admin', sql, params))).not.toMatch(hashPattern);
   });
 
   it('cannot write a successful login, nor finish an attempt it did not begin, with any tier password', async () => {
     const before = await world();
     for (const role of ['bank_customer', 'bank_teller', 'bank_admin'] as const) {
-      const finish = await attempt(role, 'SELECT bank_login_finish($1::jsonb, $2::uuid, true) AS v', [
+      const finish = await attempt(role, 'SELECT bank_login_finish($1::jsonb, $2::uuid, true, NULL) AS v', [
         ctxOf({}),
         '00000000-0000-4000-8000-000000000000',
       ]);
@@ -469,10 +531,11 @@ describe('the attacks of the issue, with the bank_customer password only', () =>
       expect(record.error?.message).toMatch(/^bank:VALIDATION_FAILED/);
     }
     // Even bank_auth cannot finish an attempt nobody began.
-    const unknown = await attempt('bank_auth', 'SELECT bank_login_finish($1::jsonb, $2::uuid, true) AS v', [
-      ctxOf({}),
-      '00000000-0000-4000-8000-000000000000',
-    ]);
+    const unknown = await attempt(
+      'bank_auth',
+      'SELECT bank_login_finish($1::jsonb, $2::uuid, true, NULL) AS v',
+      [ctxOf({}), '00000000-0000-4000-8000-000000000000'],
+    );
     expect(unknown.error?.message).toMatch(/^bank:INTERNAL/);
     expect(await world()).toEqual(before);
   });
@@ -505,7 +568,7 @@ describe('the attacks of the issue, with the bank_customer password only', () =>
     for (const expectedRemaining of [2, 1]) {
       const wrong = await value(
         'bank_customer',
-        "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 100, NULL, '9173', NULL, NULL) AS v",
+        "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 100, NULL, '9173', NULL, NULL, NULL) AS v",
         [ctx(sids.victim), victimAccount],
       );
       expect(wrong).toMatchObject({
@@ -517,7 +580,7 @@ describe('the attacks of the issue, with the bank_customer password only', () =>
     // Act: the old reset, a "verified" transfer to an account that does not exist.
     const forged = await attempt(
       'bank_customer',
-      "SELECT bank_transfer($1::jsonb, $2, '400000000006', 100, NULL, 'true', NULL, NULL) AS v",
+      "SELECT bank_transfer($1::jsonb, $2, '400000000006', 100, NULL, 'true', NULL, NULL, NULL) AS v",
       [ctx(sids.victim), victimAccount],
     );
     // Assess
@@ -532,7 +595,7 @@ describe('the attacks of the issue, with the bank_customer password only', () =>
     // The right PIN (only the owner knows it) resets it; clean up for the other tests.
     const right = await value(
       'bank_customer',
-      "SELECT bank_transfer($1::jsonb, $2, '400000000006', 100, NULL, $3, NULL, NULL) AS v",
+      "SELECT bank_transfer($1::jsonb, $2, '400000000006', 100, NULL, $3, NULL, NULL, NULL) AS v",
       [ctx(sids.victim), victimAccount, pin],
     );
     expect(right).toMatchObject({ status: 404, error: { code: 'NOT_FOUND' } });
@@ -584,19 +647,19 @@ describe('the attacks of the issue, with the bank_customer password only', () =>
     const key = `atk-${randomBytes(4).toString('hex')}`;
     const first = await value(
       'bank_customer',
-      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 100, NULL, $3, $4, 'h1') AS v",
+      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 100, NULL, $3, NULL, $4, 'h1') AS v",
       [ctx(sids.victim), victimAccount, pin, key],
     );
     expect(first).toMatchObject({ status: 200 });
     // Act: the replay with a wrong PIN, and with a wrong PIN and another body.
     const replay = await value(
       'bank_customer',
-      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 100, NULL, '9173', $3, 'h1') AS v",
+      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 100, NULL, '9173', NULL, $3, 'h1') AS v",
       [ctx(sids.victim), victimAccount, key],
     );
     const reused = await value(
       'bank_customer',
-      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 100, NULL, '9173', $3, 'h2') AS v",
+      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 100, NULL, '9173', NULL, $3, 'h2') AS v",
       [ctx(sids.victim), victimAccount, key],
     );
     // Assess: both are the same wrong-PIN answer, each counted.
@@ -611,7 +674,7 @@ describe('the attacks of the issue, with the bank_customer password only', () =>
     // The right PIN replays the first response, and resets the count.
     const right = await value(
       'bank_customer',
-      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 100, NULL, $3, $4, 'h1') AS v",
+      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 100, NULL, $3, NULL, $4, 'h1') AS v",
       [ctx(sids.victim), victimAccount, pin, key],
     );
     expect(right).toEqual({ ...(first as object), replayed: true });
@@ -626,5 +689,144 @@ describe('the attacks of the issue, with the bank_customer password only', () =>
     const hashes = (await value('superuser', 'SELECT array_agg(pin_hash) AS v FROM accounts')) as string[];
     expect(hashes.length).toBeGreaterThan(0);
     for (const hash of hashes) expect(hash).toMatch(/^\$2a\$04\$[./A-Za-z0-9]{53}$/);
+  });
+});
+
+describe('credentials and step-up, with one database password each', () => {
+  it('lets bank_auth re-authenticate only a live session, and take no verdict for an attempt it did not begin', async () => {
+    const before = await world();
+    const forged = [
+      ctx(randomBytes(32).toString('base64url')),
+      ctx(sids.ended),
+      ctx(sids.expired),
+      ctxOf({ actorId: users.victim, actor: names.victim }),
+    ];
+    for (const c of forged) {
+      for (const [sql, params] of [
+        ["SELECT bank_reauth_begin($1::jsonb, 'me.password', 10, 50, 900) AS v", [c]],
+        [
+          'SELECT bank_password_change($1::jsonb, gen_random_uuid(), true, $2, NULL) AS v',
+          [c, '$2a$04$abcdefghijklmnopqrstuu5Yo8WRHBwa0/QgBiBtrGD5qZ5aJ3Xq6'],
+        ],
+        ["SELECT bank_totp_disable($1::jsonb, gen_random_uuid(), true, '123456') AS v", [c]],
+      ] as const) {
+        const outcome = await attempt('bank_auth', sql, [...params]);
+        expect(outcome.error?.message, sql).toMatch(/^bank:UNAUTHENTICATED/);
+      }
+    }
+    // A live session, but a verdict for an attempt nobody began: refused, nothing changes.
+    const unbegun = await attempt(
+      'bank_auth',
+      'SELECT bank_password_change($1::jsonb, gen_random_uuid(), true, $2, NULL) AS v',
+      [ctx(sids.victim), '$2a$04$abcdefghijklmnopqrstuu5Yo8WRHBwa0/QgBiBtrGD5qZ5aJ3Xq6'],
+    );
+    expect(unbegun.error?.message).toMatch(/^bank:INTERNAL unknown or finished re-authentication attempt/);
+    // The tier roles cannot reach these at all.
+    for (const role of ['bank_customer', 'bank_teller', 'bank_admin'] as const) {
+      const outcome = await attempt(
+        role,
+        "SELECT bank_reauth_begin($1::jsonb, 'me.password', 10, 50, 900) AS v",
+        [ctx(sids.victim)],
+      );
+      expect(outcome.error?.code).toBe('42501');
+    }
+    expect(await world()).toEqual(before);
+  });
+
+  it('reads no TOTP secret and no setting with any role', async () => {
+    for (const role of roles) {
+      for (const table of ['user_totp', 'bank_settings']) {
+        const read = await attempt(role, `SELECT count(*) AS v FROM ${table}`);
+        expect({ role, table, code: read.error?.code }).toEqual({ role, table, code: '42501' });
+      }
+      for (const f of [
+        "SELECT bank_hotp('\\x00'::bytea, 1) AS v",
+        "SELECT bank_totp_verify(gen_random_uuid(), '123456') AS v",
+        "SELECT bank_set_setting('BANK_STEP_UP_AMOUNT', 1) AS v",
+      ]) {
+        expect((await attempt(role, f)).error?.code, `${role}: ${f}`).toBe('42501');
+      }
+    }
+  });
+
+  it("moves no large amount without a code the database judged: no flag, no forged verdict, no caller's threshold", async () => {
+    const before = await world();
+    // 1,000.00 = the step-up amount; the right PIN; no code, then made-up "codes".
+    for (const otp of [null, 'true', '000000']) {
+      const outcome = (await value(
+        'bank_customer',
+        "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 100000, NULL, $3, $4, NULL, NULL) AS v",
+        [ctx(sids.victim), victimAccount, pin, otp],
+      )) as { status: number; error: { code: string; enrolmentRequired?: boolean } };
+      expect(outcome).toEqual({
+        status: 403,
+        error: {
+          code: 'STEP_UP_REQUIRED',
+          detail: expect.any(String),
+          enrolmentRequired: true,
+        },
+      });
+    }
+    const after = await world();
+    expect({
+      ...after,
+      audit: before.audit,
+      successes: before.successes,
+      victimEvents: before.victimEvents,
+    }).toEqual(before);
+    expect(after.successes).toBe(before.successes);
+  });
+
+  it('keeps a teller to customers and an admin off their own user, whatever the handler would allow', async () => {
+    const before = await world();
+    const hash = '$2a$04$abcdefghijklmnopqrstuu5Yo8WRHBwa0/QgBiBtrGD5qZ5aJ3Xq6';
+    const onTeller = (await value(
+      'bank_teller',
+      'SELECT bank_user_password_set($1::jsonb, $2::uuid, $3) AS v',
+      [ctx(sids.teller), users.teller2, hash],
+    )) as { status: number; error: { code: string } };
+    expect(onTeller.status).toBe(403);
+    expect(onTeller.error.code).toBe('FORBIDDEN');
+    const onAdmin = (await value(
+      'bank_teller',
+      'SELECT bank_user_password_set($1::jsonb, $2::uuid, $3) AS v',
+      [ctx(sids.teller), users.admin, hash],
+    )) as { status: number };
+    expect(onAdmin.status).toBe(403);
+    const listTellers = (await value(
+      'bank_teller',
+      "SELECT bank_users_list($1::jsonb, NULL, 'teller', 100, NULL) AS v",
+      [ctx(sids.teller)],
+    )) as { status: number };
+    expect(listTellers.status).toBe(403);
+    const all = (await value('bank_teller', 'SELECT bank_users_list($1::jsonb, NULL, NULL, 100, NULL) AS v', [
+      ctx(sids.teller),
+    ])) as { status: number; body: { items: Array<{ role: string }> } };
+    expect(all.status).toBe(200);
+    expect(new Set(all.body.items.map((u) => u.role))).toEqual(new Set(['customer']));
+    for (const sql of [
+      "SELECT bank_user_disable($1::jsonb, $2::uuid, 'self') AS v",
+      "SELECT bank_totp_reset($1::jsonb, $2::uuid, 'self') AS v",
+    ]) {
+      const self = (await value('bank_admin', sql, [ctx(sids.admin), users.admin])) as {
+        status: number;
+        error: { code: string };
+      };
+      expect({ sql, status: self.status, code: self.error.code }).toEqual({
+        sql,
+        status: 403,
+        code: 'FORBIDDEN',
+      });
+    }
+    const after = await world();
+    expect({
+      ...after,
+      audit: before.audit,
+      successes: before.successes,
+      victimEvents: before.victimEvents,
+    }).toEqual(before);
+    // One audit event per refused call plus the one successful list.
+    expect(after.audit - before.audit).toBe(6);
+    expect(after.successes - before.successes).toBe(1);
   });
 });

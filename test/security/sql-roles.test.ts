@@ -73,7 +73,7 @@ async function openSession(username: string, hash: string): Promise<string> {
     username,
   ])) as { attemptId: string; passwordHash: string };
   expect(begin.passwordHash).toBe(hash);
-  const finish = (await scalar('bank_auth', 'SELECT bank_login_finish($1::jsonb, $2::uuid, $3) AS v', [
+  const finish = (await scalar('bank_auth', 'SELECT bank_login_finish($1::jsonb, $2::uuid, $3, NULL) AS v', [
     JSON.stringify({ requestId: 'sql-login', ip: '127.0.0.1', userAgent: 'vitest' }),
     begin.attemptId,
     await bcrypt.compare(password, begin.passwordHash),
@@ -111,7 +111,7 @@ beforeAll(async () => {
     expect(result.status).toBe(201);
     const deposit = (await scalar(
       'bank_teller',
-      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 10000, NULL, NULL, NULL, NULL) AS v",
+      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 10000, NULL, NULL, NULL, NULL, NULL) AS v",
       [ctx(sids.teller), result.body.accountNo],
     )) as { status: number };
     expect(deposit.status).toBe(200);
@@ -136,9 +136,23 @@ describe('bank_customer', () => {
   it.each([
     ['bank_account_lock', 'SELECT bank_account_lock($1::jsonb, $2, $3)', 'lock'],
     ['bank_account_unlock', 'SELECT bank_account_unlock($1::jsonb, $2)', 'unlock'],
-    ['bank_users_list', 'SELECT bank_users_list($1::jsonb, 20, NULL)', 'list'],
-    ['bank_audit_list', 'SELECT bank_audit_list($1::jsonb, NULL, NULL, NULL, 20, NULL)', 'list'],
-    ['bank_user_create', "SELECT bank_user_create($1::jsonb, 'sneaky-user', '$2a$04$x', 'admin')", 'list'],
+    ['bank_users_list', 'SELECT bank_users_list($1::jsonb, NULL, NULL, 20, NULL)', 'list'],
+    [
+      'bank_audit_list',
+      'SELECT bank_audit_list($1::jsonb, NULL, NULL, NULL, NULL, NULL, NULL, 20, NULL)',
+      'list',
+    ],
+    [
+      'bank_user_create',
+      "SELECT bank_user_create($1::jsonb, 'sneaky-user', '$2a$04$x', 'admin', NULL)",
+      'list',
+    ],
+    ['bank_user_disable', "SELECT bank_user_disable($1::jsonb, gen_random_uuid(), 'x')", 'list'],
+    [
+      'bank_user_password_set',
+      "SELECT bank_user_password_set($1::jsonb, gen_random_uuid(), '$2a$04$x')",
+      'list',
+    ],
     ['bank_account_create', "SELECT bank_account_create($1::jsonb, $2::uuid, 'Sneaky', '4826')", 'create'],
   ])('cannot call %s', async (_name, sql, shape) => {
     // Prepare
@@ -176,12 +190,12 @@ describe('bank_customer', () => {
     // Act: customer A's session on customer B's account (with B's PIN, even).
     const withdraw = await scalar(
       'bank_customer',
-      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 5000, NULL, '4826', NULL, NULL) AS v",
+      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 5000, NULL, '4826', NULL, NULL, NULL) AS v",
       [ctx(sids.customerA), accountB],
     );
     const transfer = await scalar(
       'bank_customer',
-      "SELECT bank_transfer($1::jsonb, $2, $3, 5000, NULL, '4826', NULL, NULL) AS v",
+      "SELECT bank_transfer($1::jsonb, $2, $3, 5000, NULL, '4826', NULL, NULL, NULL) AS v",
       [ctx(sids.customerA), accountB, accountA],
     );
     const read = await scalar('bank_customer', 'SELECT bank_account_get($1::jsonb, $2) AS v', [
@@ -190,7 +204,7 @@ describe('bank_customer', () => {
     ]);
     const history = await scalar(
       'bank_customer',
-      'SELECT bank_account_history($1::jsonb, $2, 20, NULL) AS v',
+      'SELECT bank_account_history($1::jsonb, $2, NULL, NULL, 20, NULL) AS v',
       [ctx(sids.customerA), accountB],
     );
 
@@ -212,14 +226,14 @@ describe('bank_customer', () => {
     for (const sid of [sids.teller, sids.admin]) {
       const message = await expectDenied(
         'bank_customer',
-        "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 5000, NULL, '4826', NULL, NULL)",
+        "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 5000, NULL, '4826', NULL, NULL, NULL)",
         [ctx(sid), accountA],
       );
       expect(message).toMatch(/bank:UNAUTHENTICATED/);
     }
     const anonymous = await expectDenied(
       'bank_customer',
-      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 5000, NULL, '4826', NULL, NULL)",
+      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 5000, NULL, '4826', NULL, NULL, NULL)",
       [JSON.stringify({ actorId: ids.customerA, actor: 'nobody-at-all', requestId: 'x' }), accountA],
     );
     expect(anonymous).toMatch(/bank:UNAUTHENTICATED/);
@@ -232,10 +246,30 @@ describe('bank_teller', () => {
     await expectDenied('bank_teller', 'SELECT * FROM audit_logs LIMIT 1');
     await expectDenied('bank_teller', 'SELECT id, username FROM users LIMIT 1');
     await expectDenied('bank_teller', 'SELECT * FROM accounts LIMIT 1');
-    await expectDenied('bank_teller', 'SELECT bank_users_list($1::jsonb, 20, NULL)', [ctx(sids.teller)]);
-    await expectDenied('bank_teller', 'SELECT bank_audit_list($1::jsonb, NULL, NULL, NULL, 20, NULL)', [
-      ctx(sids.teller),
-    ]);
+    await expectDenied(
+      'bank_teller',
+      'SELECT bank_audit_list($1::jsonb, NULL, NULL, NULL, NULL, NULL, NULL, 20, NULL)',
+      [ctx(sids.teller)],
+    );
+    for (const sql of [
+      "SELECT bank_user_disable($1::jsonb, gen_random_uuid(), 'x')",
+      'SELECT bank_user_enable($1::jsonb, gen_random_uuid())',
+      "SELECT bank_totp_reset($1::jsonb, gen_random_uuid(), 'x')",
+    ])
+      await expectDenied('bank_teller', sql, [ctx(sids.teller)]);
+  });
+
+  it('lists customers only through bank_users_list (v1.1), never tellers or admins', async () => {
+    const listed = await as('bank_teller', (c) =>
+      c.query<{ v: { status: number; body: { items: Array<{ role: string }> } } }>(
+        'SELECT bank_users_list($1::jsonb, NULL, NULL, 100, NULL) AS v',
+        [ctx(sids.teller)],
+      ),
+    );
+    const page = listed.rows[0]?.v;
+    expect(page?.status).toBe(200);
+    expect(page?.body.items.length).toBeGreaterThan(0);
+    expect(new Set(page?.body.items.map((u) => u.role))).toEqual(new Set(['customer']));
   });
 });
 

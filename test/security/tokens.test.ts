@@ -110,6 +110,8 @@ describe('GET /me with a valid token', () => {
       username: customer.username,
       role: 'customer',
       createdAt: expect.any(String),
+      disabled: false,
+      totpEnabled: false,
     });
   });
 
