@@ -53,7 +53,7 @@ const moneyBody = (): string =>
     resourceArn: localClusterArn,
     secretArn: localSecretArn('bank_teller'),
     database: stack.db.name,
-    sql: "SELECT bank_move(:ctx::jsonb, 'DEPOSIT', :accountNo, 100000000, NULL, NULL, NULL, NULL)::text",
+    sql: "SELECT bank_move(:ctx::jsonb, 'DEPOSIT', :accountNo, 100000, NULL, NULL, NULL, NULL, NULL)::text",
     parameters: [
       {
         name: 'ctx',
@@ -154,7 +154,7 @@ beforeAll(async () => {
       [ctx, customerId, 'Main', '4826'],
     );
     accountNo = opened.rows[0]?.v.body.accountNo ?? '';
-    await teller.query("SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 10000, NULL, NULL, NULL, NULL)", [
+    await teller.query("SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 10000, NULL, NULL, NULL, NULL, NULL)", [
       ctx,
       accountNo,
     ]);
