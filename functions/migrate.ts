@@ -1,6 +1,7 @@
 import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { dbRoles } from '../shared/auth/db-roles';
+import { databaseSettings } from '../shared/config';
 import { dataApiExecutor } from '../shared/db/data-api-executor';
 import { loadMigrationSet, runMigrations } from '../shared/db/migrate';
 import { logger } from '../shared/logger';
@@ -57,6 +58,18 @@ export const handler = async (): Promise<{ applied: string[]; alreadyApplied: nu
         parameters: [
           { name: 'role', value: { stringValue: role } },
           { name: 'password', value: { stringValue: password } },
+        ],
+      }),
+    );
+  }
+  for (const [name, minor] of databaseSettings()) {
+    await rds.send(
+      new ExecuteStatementCommand({
+        ...target,
+        sql: 'SELECT bank_set_setting(:name, CAST(:minor AS bigint))',
+        parameters: [
+          { name: 'name', value: { stringValue: name } },
+          { name: 'minor', value: { stringValue: minor.toString() } },
         ],
       }),
     );

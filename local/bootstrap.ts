@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type DbRole, dbRoles } from '../shared/auth/db-roles';
+import { databaseSettings } from '../shared/config';
 import { loadMigrationSet, type MigrationReport, runMigrations } from '../shared/db/migrate';
 import { pgExecutor } from './pg-executor';
 import type { LocalPostgres } from './postgres';
@@ -9,7 +10,8 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const migrationsDir = path.join(repoRoot, 'migrations');
 
 /**
- * Creates `database` when missing, applies pending migrations, and sets each application role's
+ * Creates `database` when missing, applies pending migrations, writes the settings the database
+ * enforces (shared/config.ts databaseSettings), and sets each application role's
  * password (the roles themselves come from the migrations; passwords never live in SQL files).
  */
 export async function prepareDatabase(
@@ -33,6 +35,9 @@ export async function prepareDatabase(
     const report = await runMigrations(pgExecutor(client), await loadMigrationSet(migrationsDir));
     for (const role of dbRoles) {
       await client.query('SELECT bank_set_role_password($1, $2)', [role, rolePasswords[role]]);
+    }
+    for (const [name, minor] of databaseSettings()) {
+      await client.query('SELECT bank_set_setting($1, $2::bigint)', [name, minor.toString()]);
     }
     return report;
   } finally {

@@ -1,9 +1,16 @@
 import type { DbRole } from './auth/db-roles';
+import { amountPattern, parseAmountMinor } from './money';
 import * as z from './zod';
 
 /** An integer environment variable within [min, max], `fallback` when unset. */
 export const envInt = (min: number, max: number, fallback: number) =>
   z._default(z.coerce.number().check(z.int(), z.gte(min), z.lte(max)), fallback);
+/** A decimal money environment variable (API.md: "1000.00"), as minor units; `fallback` when unset. */
+export const envMoney = (fallback: string) =>
+  z.pipe(
+    z._default(z.string().check(z.regex(amountPattern, 'must be a decimal string like "1000.00"')), fallback),
+    z.transform((text: string) => parseAmountMinor(text)),
+  );
 const arn = () => z.optional(z.string().check(z.startsWith('arn:')));
 
 /**
@@ -30,6 +37,12 @@ const envSchema = z.object({
   BANK_LOGIN_USER_FAILURES_MAX: envInt(1, 1000, 10),
   BANK_LOGIN_IP_FAILURES_MAX: envInt(1, 10000, 50),
   BANK_LOGIN_WINDOW_S: envInt(1, 86_400, 900),
+  /** API.md v1.1: a customer's movement of at least this needs a TOTP code (minor units). */
+  BANK_STEP_UP_AMOUNT: envMoney('1000.00'),
+  /** API.md v1.1: a customer's debits per account per UTC day (minor units). */
+  BANK_DAILY_DEBIT_LIMIT: envMoney('5000.00'),
+  /** API.md v1.1: a teller's movement of at least this waits for a second person (minor units). */
+  BANK_APPROVAL_AMOUNT: envMoney('50000.00'),
 });
 
 export type BankConfig = z.infer<typeof envSchema>;
@@ -49,6 +62,35 @@ export function config(): BankConfig {
   }
   cached = parsed.data;
   return cached;
+}
+
+/**
+ * The settings the database enforces itself (bank_settings), from this environment: written by
+ * the owner at every local start and every deploy (bank_set_setting), so no caller can pass its
+ * own threshold.
+ *
+ * Why a table and not a parameter: the rules run in SECURITY DEFINER functions that anyone
+ * holding a database password may call directly; a limit passed in by the caller would be
+ * whatever that caller wants. The table is written only by the owner, from the same environment
+ * (local: `npm start`; cloud: CDK context → the migrate function's environment) that every
+ * function's environment carries, so the API and the database agree on one value.
+ */
+export const databaseSettingNames = ['BANK_STEP_UP_AMOUNT', 'BANK_DAILY_DEBIT_LIMIT', 'BANK_APPROVAL_AMOUNT'] as const;
+const databaseSettingsSchema = z.object({
+  BANK_STEP_UP_AMOUNT: envMoney('1000.00'),
+  BANK_DAILY_DEBIT_LIMIT: envMoney('5000.00'),
+  BANK_APPROVAL_AMOUNT: envMoney('50000.00'),
+});
+
+export function databaseSettings(
+  env: NodeJS.ProcessEnv = process.env,
+): ReadonlyArray<readonly [string, bigint]> {
+  const parsed = databaseSettingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`invalid environment: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`);
+  }
+  return databaseSettingNames.map((name) => [name, parsed.data[name]] as const);
 }
 
 export function secretArnFor(role: DbRole): string {
