@@ -8,7 +8,22 @@ export const envInt = (min: number, max: number, fallback: number) =>
 /** A decimal money environment variable (API.md: "1000.00"), as minor units; `fallback` when unset. */
 export const envMoney = (fallback: string) =>
   z.pipe(
-    z._default(z.string().check(z.regex(amountPattern, 'must be a decimal string like "1000.00"')), fallback),
+    z._default(
+      z.string().check(
+        z.regex(amountPattern, 'must be a decimal string like "1000.00"'),
+        // Range as for a request amount (> 0, <= 1000000000.00), reported as an issue naming the
+        // variable rather than thrown from the transform.
+        z.refine((text) => {
+          try {
+            parseAmountMinor(text);
+            return true;
+          } catch {
+            return false;
+          }
+        }, 'must be greater than 0 and at most 1000000000.00'),
+      ),
+      fallback,
+    ),
     z.transform((text: string) => parseAmountMinor(text)),
   );
 const arn = () => z.optional(z.string().check(z.startsWith('arn:')));
@@ -75,7 +90,11 @@ export function config(): BankConfig {
  * (local: `npm start`; cloud: CDK context → the migrate function's environment) that every
  * function's environment carries, so the API and the database agree on one value.
  */
-export const databaseSettingNames = ['BANK_STEP_UP_AMOUNT', 'BANK_DAILY_DEBIT_LIMIT', 'BANK_APPROVAL_AMOUNT'] as const;
+export const databaseSettingNames = [
+  'BANK_STEP_UP_AMOUNT',
+  'BANK_DAILY_DEBIT_LIMIT',
+  'BANK_APPROVAL_AMOUNT',
+] as const;
 const databaseSettingsSchema = z.object({
   BANK_STEP_UP_AMOUNT: envMoney('1000.00'),
   BANK_DAILY_DEBIT_LIMIT: envMoney('5000.00'),

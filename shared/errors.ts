@@ -59,6 +59,39 @@ export class UnsupportedMediaTypeError extends BankError {
   }
 }
 
+/**
+ * Every error code of the contract (API.md) and its status. Every route may answer those of
+ * `everyRouteErrors`; a route's spec lists the others it answers (shared/schemas.ts), and the
+ * OpenAPI document names them per status.
+ */
+export const errorCodes = {
+  VALIDATION_FAILED: 400,
+  UNAUTHENTICATED: 401,
+  OTP_REQUIRED: 401,
+  FORBIDDEN: 403,
+  INVALID_PIN: 403,
+  STEP_UP_REQUIRED: 403,
+  INVALID_OTP: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INSUFFICIENT_FUNDS: 422,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  LIMIT_EXCEEDED: 422,
+  ACCOUNT_LOCKED: 423,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+} as const;
+export type ErrorCode = keyof typeof errorCodes;
+export const everyRouteErrors: readonly ErrorCode[] = [
+  'VALIDATION_FAILED',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+];
+
 /** Audit outcome of a status: refusals of who you are or what you may do are denials. */
 export function outcomeOf(status: number): 'success' | 'denied' | 'failed' {
   if (status < 400) return 'success';

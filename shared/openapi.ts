@@ -1,6 +1,7 @@
 import { routes } from '../functions/routes';
 import { isPublic } from './auth/policy';
-import { problemShape, type RouteSpec, routeSpecs } from './schemas';
+import { type ErrorCode, errorCodes, everyRouteErrors } from './errors';
+import { approvalShape, problemShape, type RouteSpec, routeSpecs } from './schemas';
 import * as z from './zod';
 
 /**
@@ -47,6 +48,32 @@ function parametersOf(spec: RouteSpec): Array<Record<string, unknown>> {
   return parameters;
 }
 
+/**
+ * One response per status this route may refuse with, naming its error codes (`x-error-codes`
+ * and the description), so a client knows e.g. that 422 here may be LIMIT_EXCEEDED.
+ */
+function errorResponsesOf(spec: RouteSpec, problem: unknown): Record<string, unknown> {
+  const codes = new Set<ErrorCode>(spec.errors ?? []);
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) {
+    const status = errorCodes[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  for (const code of everyRouteErrors) {
+    const status = errorCodes[code];
+    if (byStatus.has(status)) byStatus.set(status, [...new Set([...(byStatus.get(status) ?? []), code])]);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
+    out[String(status)] = {
+      description: `Refused: ${list.join(', ')}`,
+      'x-error-codes': list,
+      content: problem,
+    };
+  }
+  return out;
+}
+
 export function buildOpenApiDocument(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   const problem = { 'application/problem+json': { schema: schemaOf(problemShape, 'output') } };
@@ -63,6 +90,15 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               content: { 'application/json': { schema: schemaOf(spec.response, 'output') } },
             }
           : { description: 'Success, no content' },
+        ...(spec.pendingApproval
+          ? {
+              '202': {
+                description: "A teller's movement of at least the approval amount: nothing moved yet",
+                content: { 'application/json': { schema: schemaOf(approvalShape, 'output') } },
+              },
+            }
+          : {}),
+        ...errorResponsesOf(spec, problem),
         '4XX': { description: 'Refused; see `code`', content: problem },
         '500': { description: 'Unexpected; nothing was changed', content: problem },
       },
@@ -84,6 +120,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       description: 'Customers, tellers and admins on one HTTPS API.',
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    'x-error-codes': errorCodes,
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     paths,
   };

@@ -1,6 +1,7 @@
 // zod/mini through ./zod, which says why. The namespace import lets esbuild drop what is unused.
 import type { RouteName } from '../functions/routes';
 import { isValidAccountNo } from './account-no';
+import type { ErrorCode } from './errors';
 import { AmountError, amountPattern, parseAmountMinor } from './money';
 import * as z from './zod';
 
@@ -114,11 +115,19 @@ export const transferBody = z
     }),
   );
 export const lockBody = z.strictObject({ reason: reasonSchema });
+export const rejectBody = z.strictObject({ reason: reasonSchema });
 export const emptyBody = z.strictObject({});
 
 // ---- path and query --------------------------------------------------------------------------
 export const accountParams = z.strictObject({ accountNo: accountNoSchema });
+export const approvalParams = z.strictObject({ approvalId: z.uuid() });
 export const listQuery = z.strictObject({ limit: limitSchema, cursor: cursorSchema });
+export const approvalStatusSchema = z.enum(['pending', 'approved', 'rejected', 'expired']);
+export const approvalsListQuery = z.strictObject({
+  limit: limitSchema,
+  cursor: cursorSchema,
+  status: z.optional(approvalStatusSchema),
+});
 export const accountsListQuery = z.strictObject({
   limit: limitSchema,
   cursor: cursorSchema,
@@ -197,6 +206,22 @@ export const auditEventShape = z
     createdAt: timestamp,
   })
   .register(z.globalRegistry, { id: 'AuditEvent' });
+export const approvalShape = z
+  .object({
+    approvalId: z.uuid(),
+    action: z.enum(['accounts.deposit', 'accounts.withdraw', 'transfers.create']),
+    /** The maker's request as the API took it (accountNo or fromAccountNo/toAccountNo, amount, memo). */
+    request: z.record(z.string(), z.unknown()),
+    status: approvalStatusSchema,
+    makerId: z.uuid(),
+    checkerId: z.nullable(z.uuid()),
+    reason: z.nullable(z.string()),
+    /** Once approved: the movement or transfer it made. */
+    result: z.nullable(z.union([movementShape, transferShape])),
+    createdAt: timestamp,
+    decidedAt: z.nullable(timestamp),
+  })
+  .register(z.globalRegistry, { id: 'Approval' });
 export const loginResponse = z
   .object({
     accessToken: z.string(),
@@ -217,6 +242,9 @@ export const problemShape = z
     errors: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
     attemptsRemaining: z.optional(z.number().check(z.int())),
     retryAfter: z.optional(z.number().check(z.int())),
+    /** LIMIT_EXCEEDED: the daily debit limit and what is left of it today. */
+    limit: z.optional(money),
+    remaining: z.optional(money),
   })
   .register(z.globalRegistry, { id: 'Problem' });
 
@@ -234,7 +262,22 @@ export interface RouteSpec {
   readonly successStatus: number;
   /** Money-moving POSTs honour Idempotency-Key. */
   readonly idempotent?: boolean;
+  /** Error codes this route answers beyond those of every route (see shared/errors.ts). */
+  readonly errors?: readonly ErrorCode[];
+  /** A teller's large movement answers 202 `approval` instead (maker-checker). */
+  readonly pendingApproval?: boolean;
 }
+
+const movementErrors = [
+  'INVALID_PIN',
+  'NOT_FOUND',
+  'INSUFFICIENT_FUNDS',
+  'IDEMPOTENCY_KEY_REUSED',
+  'LIMIT_EXCEEDED',
+  'ACCOUNT_LOCKED',
+] as const satisfies readonly ErrorCode[];
+/** Approving or rejecting: the maker (403), gone (404), decided or expired (409). */
+const decisionErrors = ['FORBIDDEN', 'NOT_FOUND', 'CONFLICT'] as const satisfies readonly ErrorCode[];
 
 export const routeSpecs = {
   health: { summary: 'Liveness', response: healthResponse, successStatus: 200 },
@@ -293,6 +336,8 @@ export const routeSpecs = {
     response: movementShape,
     successStatus: 200,
     idempotent: true,
+    errors: movementErrors,
+    pendingApproval: true,
   },
   'accounts.withdraw': {
     summary: 'Withdraw from an account',
@@ -301,6 +346,8 @@ export const routeSpecs = {
     response: movementShape,
     successStatus: 200,
     idempotent: true,
+    errors: movementErrors,
+    pendingApproval: true,
   },
   'transfers.create': {
     summary: 'Transfer between two accounts',
@@ -308,6 +355,8 @@ export const routeSpecs = {
     response: transferShape,
     successStatus: 201,
     idempotent: true,
+    errors: movementErrors,
+    pendingApproval: true,
   },
   'accounts.lock': {
     summary: 'Lock an account',
@@ -335,6 +384,28 @@ export const routeSpecs = {
     query: auditQuery,
     response: listOf(auditEventShape),
     successStatus: 200,
+  },
+  'approvals.list': {
+    summary: 'Approvals of large teller movements, newest first (teller, admin)',
+    query: approvalsListQuery,
+    response: listOf(approvalShape),
+    successStatus: 200,
+  },
+  'approvals.approve': {
+    summary: 'Approve and execute a pending movement (a second teller or an admin, never the maker)',
+    params: approvalParams,
+    body: emptyBody,
+    response: approvalShape,
+    successStatus: 200,
+    errors: [...decisionErrors, 'INSUFFICIENT_FUNDS', 'ACCOUNT_LOCKED'],
+  },
+  'approvals.reject': {
+    summary: 'Reject a pending movement with a reason (a second teller or an admin, never the maker)',
+    params: approvalParams,
+    body: rejectBody,
+    response: approvalShape,
+    successStatus: 200,
+    errors: decisionErrors,
   },
 } as const satisfies Record<RouteName, RouteSpec>;
 

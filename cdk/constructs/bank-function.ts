@@ -43,6 +43,9 @@ export const bankEnvKeys = [
   'BANK_BCRYPT_COST',
   'BANK_MIGRATIONS_DIR',
   'BANK_LOG_BUCKET',
+  'BANK_STEP_UP_AMOUNT',
+  'BANK_DAILY_DEBIT_LIMIT',
+  'BANK_APPROVAL_AMOUNT',
 ] as const;
 export type BankEnvKey = (typeof bankEnvKeys)[number];
 export type BankEnvironment = Partial<Record<BankEnvKey, string>>;

@@ -36,6 +36,10 @@ export const policy: Record<RouteName, { public: true } | Partial<Record<Role, G
   'accounts.unlock': { teller: 'all', admin: 'all' },
   'accounts.history': { customer: 'own', teller: 'all', admin: 'all' },
   'auditLogs.list': { admin: 'all' },
+  // Never the maker: the database refuses it from the session (bank_approval_approve/reject).
+  'approvals.list': { teller: 'all', admin: 'all' },
+  'approvals.approve': { teller: 'all', admin: 'all' },
+  'approvals.reject': { teller: 'all', admin: 'all' },
 };
 
 export function isPublic(route: RouteName): boolean {

@@ -20,5 +20,8 @@ export const apiContractRoutes: readonly string[] = [
   'POST /accounts/{accountNo}/unlock',
   'GET /accounts/{accountNo}/history',
   'GET /audit-logs',
+  'GET /approvals',
+  'POST /approvals/{approvalId}/approve',
+  'POST /approvals/{approvalId}/reject',
   'GET /openapi.json',
 ];
