@@ -29,12 +29,16 @@ interface Accounts {
   readonly own: string;
   /** Another customer's account. */
   readonly foreign: string;
+  /** A pending approval made by another teller (the maker), for the approval routes. */
+  readonly approvalId?: string;
 }
 
 interface Row {
   readonly route: string;
   /** The route changes an account: each cell gets its own fresh, funded pair. */
   readonly fresh?: boolean;
+  /** The route decides an approval: each cell gets its own, made by another teller. */
+  readonly approval?: boolean;
   readonly request: (who: Who, accounts: Accounts) => Cell;
 }
 
@@ -58,6 +62,9 @@ const expected: Record<string, readonly [number, number, number, number, number]
   'GET /accounts/{accountNo}/history': [401, 200, 404, 200, 200],
   'GET /audit-logs': [401, 403, 403, 403, 200],
   'GET /openapi.json': [200, 200, 200, 200, 200],
+  'GET /approvals': [401, 403, 403, 200, 200],
+  'POST /approvals/{approvalId}/approve': [401, 403, 403, 200, 200],
+  'POST /approvals/{approvalId}/reject': [401, 403, 403, 200, 200],
 };
 
 const codeOf: Readonly<Record<number, string>> = {
@@ -68,6 +75,8 @@ const codeOf: Readonly<Record<number, string>> = {
 
 let s: TestStack;
 let tellerToken: string;
+/** A second teller: the maker of the approvals the matrix decides. */
+let makerToken: string;
 const tokens = new Map<Who, string>();
 let actingCustomer: { id: string; username: string };
 let otherCustomer: { id: string };
@@ -181,7 +190,31 @@ const rows: readonly Row[] = [
   },
   { route: 'GET /audit-logs', request: () => ({ method: 'GET', path: '/audit-logs' }) },
   { route: 'GET /openapi.json', request: () => ({ method: 'GET', path: '/openapi.json' }) },
+  { route: 'GET /approvals', request: () => ({ method: 'GET', path: '/approvals?status=pending' }) },
+  ...(['approve', 'reject'] as const).map(
+    (decision): Row => ({
+      route: `POST /approvals/{approvalId}/${decision}`,
+      fresh: true,
+      approval: true,
+      request: (_who, a) => ({
+        method: 'POST',
+        path: `/approvals/${a.approvalId ?? 'missing'}/${decision}`,
+        body: decision === 'approve' ? {} : { reason: 'rbac matrix' },
+      }),
+    }),
+  ),
 ];
+
+/** A teller's deposit of the approval amount (API.md default 50000.00): 202, pending. */
+async function pendingApproval(accountNo: string): Promise<string> {
+  const res = await s.call('POST', `/accounts/${accountNo}/deposit`, {
+    token: makerToken,
+    body: { amount: '50000.00' },
+  });
+  const approvalId = res.body.approvalId;
+  if (res.status !== 202 || typeof approvalId !== 'string') throw new Error(`no approval: ${res.text}`);
+  return approvalId;
+}
 
 async function fundedPair(): Promise<Accounts> {
   const open = async (ownerId: string): Promise<string> => {
@@ -213,6 +246,7 @@ beforeAll(async () => {
   const other = await login('customer');
   const teller = await login('teller');
   const admin = await login('admin');
+  makerToken = (await login('teller')).token;
   actingCustomer = customer;
   otherCustomer = other;
   tellerToken = teller.token;
@@ -238,7 +272,8 @@ describe('RBAC matrix (API.md route table)', () => {
     for (const row of rows) {
       const statuses: number[] = [];
       for (const who of principals) {
-        const accounts = row.fresh ? await fundedPair() : shared;
+        const pair = row.fresh ? await fundedPair() : shared;
+        const accounts = row.approval ? { ...pair, approvalId: await pendingApproval(pair.own) } : pair;
         const cell = row.request(who, accounts);
         const token = tokens.get(who);
         const res = await s.call(cell.method, cell.path, {
