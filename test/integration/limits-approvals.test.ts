@@ -649,3 +649,53 @@ describe('maker-checker (tellers)', () => {
     expect(await balanceOf(accountNo)).toBe('0.00');
   });
 });
+
+describe('GET /openapi.json for limits and approvals', () => {
+  it('documents the 202 approval, LIMIT_EXCEEDED with limit and remaining, and the approval routes with their codes', async () => {
+    const res = await s.call('GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    type Operation = {
+      parameters: Array<{ name: string; in: string; schema: Record<string, unknown> }>;
+      responses: Record<
+        string,
+        { 'x-error-codes'?: string[]; content?: Record<string, { schema: unknown }> }
+      >;
+    };
+    const paths = res.body.paths as Record<string, Record<string, Operation>>;
+    const op = (path: string, method: string): Operation => {
+      const found = paths[path]?.[method];
+      if (!found) throw new Error(`no ${method} ${path}`);
+      return found;
+    };
+    for (const [path, success] of [
+      ['/accounts/{accountNo}/deposit', '200'],
+      ['/accounts/{accountNo}/withdraw', '200'],
+      ['/transfers', '201'],
+    ] as const) {
+      const responses = op(path, 'post').responses;
+      expect(Object.keys(responses)).toContain(success);
+      const accepted = JSON.stringify(responses['202']?.content?.['application/json']?.schema);
+      for (const member of ['approvalId', 'makerId', 'checkerId', 'decidedAt', 'expired'])
+        expect(accepted, path).toContain(member);
+      expect(responses['422']?.['x-error-codes']).toEqual(
+        expect.arrayContaining(['INSUFFICIENT_FUNDS', 'IDEMPOTENCY_KEY_REUSED', 'LIMIT_EXCEEDED']),
+      );
+    }
+    const approve = op('/approvals/{approvalId}/approve', 'post').responses;
+    expect(approve['200']).toBeDefined();
+    expect(approve['403']?.['x-error-codes']).toEqual(['FORBIDDEN']);
+    expect(approve['409']?.['x-error-codes']).toEqual(['CONFLICT']);
+    expect(approve['422']?.['x-error-codes']).toEqual(['INSUFFICIENT_FUNDS']);
+    expect(approve['423']?.['x-error-codes']).toEqual(['ACCOUNT_LOCKED']);
+    expect(op('/approvals/{approvalId}/reject', 'post').responses['409']?.['x-error-codes']).toEqual([
+      'CONFLICT',
+    ]);
+    const status = op('/approvals', 'get').parameters.find((p) => p.name === 'status');
+    expect(status).toMatchObject({
+      in: 'query',
+      schema: { enum: ['pending', 'approved', 'rejected', 'expired'] },
+    });
+    expect((res.body['x-error-codes'] as Record<string, number>).LIMIT_EXCEEDED).toBe(422);
+    expect(res.text).toContain('"remaining"');
+  });
+});
