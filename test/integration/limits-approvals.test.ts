@@ -650,6 +650,41 @@ describe('maker-checker (tellers)', () => {
   });
 });
 
+describe('settings read by the database', () => {
+  it('applies the values in bank_settings (written by the owner), not values of the caller', async () => {
+    // Prepare: lower thresholds, as `npm start` with other variables would write them.
+    const set = (name: string, minor: number) =>
+      query(s.db, 'SELECT bank_set_setting($1, $2::bigint)', [name, String(minor)]);
+    const accountNo = await account(customer.id, '500.00');
+    await set('BANK_DAILY_DEBIT_LIMIT', 10000);
+    await set('BANK_APPROVAL_AMOUNT', 100000);
+    try {
+      // Act
+      const over = await s.call('POST', `/accounts/${accountNo}/withdraw`, {
+        token: customer.token,
+        body: { amount: '100.01', pin: PIN },
+      });
+      const held = await s.call('POST', `/accounts/${accountNo}/deposit`, {
+        token: maker.token,
+        body: { amount: '1000.00' },
+      });
+      const below = await s.call('POST', `/accounts/${accountNo}/deposit`, {
+        token: maker.token,
+        body: { amount: '999.99' },
+      });
+      // Assess
+      expectProblem(over, 422, 'LIMIT_EXCEEDED');
+      expect(over.body).toMatchObject({ limit: '100.00', remaining: '100.00' });
+      expect(held.status).toBe(202);
+      expect(below.status).toBe(200);
+      expect(await balanceOf(accountNo)).toBe('1499.99');
+    } finally {
+      await set('BANK_DAILY_DEBIT_LIMIT', 500000);
+      await set('BANK_APPROVAL_AMOUNT', 5000000);
+    }
+  });
+});
+
 describe('GET /openapi.json for limits and approvals', () => {
   it('documents the 202 approval, LIMIT_EXCEEDED with limit and remaining, and the approval routes with their codes', async () => {
     const res = await s.call('GET', '/openapi.json');
