@@ -1090,11 +1090,17 @@ describe('server lifecycle', () => {
     // Act
     await closing.close();
     await closing.close();
-    // Assess
-    const sessions = await execute(
-      'SELECT count(*)::int4 FROM pg_stat_activity WHERE application_name = :name',
-      { parameters: [{ name: 'name', value: { stringValue: `rds-data-api-local:${closing.port}` } }] },
-    );
+    // Assess: a backend leaves pg_stat_activity a moment after its client's Terminate message
+    // (asynchronously), so the count is polled for up to 2 s rather than read once.
+    const sessionsOf = () =>
+      execute('SELECT count(*)::int4 FROM pg_stat_activity WHERE application_name = :name', {
+        parameters: [{ name: 'name', value: { stringValue: `rds-data-api-local:${closing.port}` } }],
+      });
+    let sessions = await sessionsOf();
+    for (let waitedMs = 0; waitedMs < 2_000 && sessions.records?.[0]?.[0]?.longValue !== 0; waitedMs += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      sessions = await sessionsOf();
+    }
     expect(sessions.records).toEqual([[{ longValue: 0 }]]);
     expect(await countRows('close_t')).toBe(0);
     await expect(fetch(`${closing.url}/Execute`, { method: 'POST', body: '{}' })).rejects.toThrow();

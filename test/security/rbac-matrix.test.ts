@@ -39,6 +39,8 @@ interface Row {
   readonly fresh?: boolean;
   /** The route decides an approval: each cell gets its own, made by another teller. */
   readonly approval?: boolean;
+  /** The route ends the caller's session: each cell logs in again for its own token. */
+  readonly ownSession?: boolean;
   readonly request: (who: Who, accounts: Accounts) => Cell;
 }
 
@@ -46,6 +48,8 @@ interface Row {
 const expected: Record<string, readonly [number, number, number, number, number]> = {
   'GET /health': [200, 200, 200, 200, 200],
   'POST /auth/login': [200, 200, 200, 200, 200],
+  'POST /auth/logout': [401, 204, 204, 204, 204],
+  'POST /auth/refresh': [401, 200, 200, 200, 200],
   'GET /me': [401, 200, 200, 200, 200],
   'POST /users role=customer': [401, 403, 403, 201, 201],
   'POST /users role=teller': [401, 403, 403, 403, 201],
@@ -78,6 +82,7 @@ let tellerToken: string;
 /** A second teller: the maker of the approvals the matrix decides. */
 let makerToken: string;
 const tokens = new Map<Who, string>();
+const usernames = new Map<Who, string>();
 let actingCustomer: { id: string; username: string };
 let otherCustomer: { id: string };
 let shared: Accounts;
@@ -103,6 +108,12 @@ const rows: readonly Row[] = [
       body: { username: actingCustomer.username, password: PASSWORD },
     }),
   },
+  {
+    route: 'POST /auth/logout',
+    ownSession: true,
+    request: () => ({ method: 'POST', path: '/auth/logout', body: {} }),
+  },
+  { route: 'POST /auth/refresh', request: () => ({ method: 'POST', path: '/auth/refresh', body: {} }) },
   { route: 'GET /me', request: () => ({ method: 'GET', path: '/me' }) },
   ...(['customer', 'teller', 'admin'] as const).map(
     (role): Row => ({
@@ -254,6 +265,10 @@ beforeAll(async () => {
   tokens.set('customerForeign', customer.token);
   tokens.set('teller', teller.token);
   tokens.set('admin', admin.token);
+  usernames.set('customerOwn', customer.username);
+  usernames.set('customerForeign', customer.username);
+  usernames.set('teller', teller.username);
+  usernames.set('admin', admin.username);
   shared = await fundedPair();
 });
 
@@ -275,7 +290,8 @@ describe('RBAC matrix (API.md route table)', () => {
         const pair = row.fresh ? await fundedPair() : shared;
         const accounts = row.approval ? { ...pair, approvalId: await pendingApproval(pair.own) } : pair;
         const cell = row.request(who, accounts);
-        const token = tokens.get(who);
+        const username = usernames.get(who);
+        const token = row.ownSession && username ? await s.login(username, PASSWORD) : tokens.get(who);
         const res = await s.call(cell.method, cell.path, {
           ...(token ? { token } : {}),
           ...(cell.body !== undefined ? { body: cell.body } : {}),
