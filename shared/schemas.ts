@@ -392,7 +392,8 @@ export const routeSpecs = {
     successStatus: 200,
   },
   'approvals.approve': {
-    summary: 'Approve and execute a pending movement (a second teller or an admin, never the maker)',
+    summary:
+      'Approve and execute a pending movement (a second teller or an admin, never the maker); 409 CONFLICT once decided or expired (24 h)',
     params: approvalParams,
     body: emptyBody,
     response: approvalShape,
@@ -400,7 +401,8 @@ export const routeSpecs = {
     errors: [...decisionErrors, 'INSUFFICIENT_FUNDS', 'ACCOUNT_LOCKED'],
   },
   'approvals.reject': {
-    summary: 'Reject a pending movement with a reason (a second teller or an admin, never the maker)',
+    summary:
+      'Reject a pending movement with a reason (a second teller or an admin, never the maker); 409 CONFLICT once decided or expired (24 h)',
     params: approvalParams,
     body: rejectBody,
     response: approvalShape,
