@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct, Node } from 'constructs';
+import { AmountError, parseAmountMinor } from '../shared/money';
 import { BankAlarms } from './constructs/alarms';
 import { BankApi } from './constructs/api';
 import { BankDatabase, databaseName } from './constructs/database';
@@ -27,6 +28,10 @@ export interface BankSettings {
   readonly auditSealIntervalMinutes: number;
   readonly api5xxAlarmPercent: number;
   readonly alarmEmail?: string;
+  /** API.md v1.1 settings, decimal money strings (environment BANK_STEP_UP_AMOUNT, ...). */
+  readonly stepUpAmount: string;
+  readonly dailyDebitLimit: string;
+  readonly approvalAmount: string;
 }
 
 export const defaultSettings: BankSettings = {
@@ -41,6 +46,9 @@ export const defaultSettings: BankSettings = {
   logRetentionDays: 365,
   auditSealIntervalMinutes: 1,
   api5xxAlarmPercent: 5,
+  stepUpAmount: '1000.00',
+  dailyDebitLimit: '5000.00',
+  approvalAmount: '50000.00',
 };
 
 /** Stack outputs (`cdk.outputs.json` after `npm run deploy`); scripts read them by these keys. */
@@ -72,6 +80,16 @@ export function settingsFromContext(node: Node): BankSettings {
     }
     return value;
   };
+  const amount = (key: 'stepUpAmount' | 'dailyDebitLimit' | 'approvalAmount'): string => {
+    const raw = text(key) ?? defaultSettings[key];
+    try {
+      parseAmountMinor(raw);
+    } catch (error) {
+      if (error instanceof AmountError) throw new Error(`context ${key}=${raw}: ${error.message}`);
+      throw error;
+    }
+    return raw;
+  };
   const settings: BankSettings = {
     stackName: text('stackName') ?? defaultSettings.stackName,
     webOrigin: text('webOrigin'),
@@ -91,6 +109,9 @@ export function settingsFromContext(node: Node): BankSettings {
     ),
     api5xxAlarmPercent: num('api5xxAlarmPercent', defaultSettings.api5xxAlarmPercent, 0.1, 100, 0.1),
     alarmEmail: text('alarmEmail'),
+    stepUpAmount: amount('stepUpAmount'),
+    dailyDebitLimit: amount('dailyDebitLimit'),
+    approvalAmount: amount('approvalAmount'),
   };
   if (settings.dbMinCapacity > settings.dbMaxCapacity) {
     throw new Error('context dbMinCapacity must not exceed dbMaxCapacity');
@@ -137,6 +158,11 @@ export class BankStack extends Stack {
       jwt: { secret: this.jwtSecret, issuer: settings.jwtIssuer, audience: settings.jwtAudience },
       logRetention,
       auditSealInterval: Duration.minutes(settings.auditSealIntervalMinutes),
+      moneySettings: {
+        BANK_STEP_UP_AMOUNT: settings.stepUpAmount,
+        BANK_DAILY_DEBIT_LIMIT: settings.dailyDebitLimit,
+        BANK_APPROVAL_AMOUNT: settings.approvalAmount,
+      },
     });
 
     this.api = new BankApi(this, 'Api', {

@@ -65,6 +65,19 @@ export const routes = [
     path: '/users/{userId}/totp/reset',
     entry: 'users-totp-reset',
   },
+  { name: 'approvals.list', method: 'GET', path: '/approvals', entry: 'approvals-list' },
+  {
+    name: 'approvals.approve',
+    method: 'POST',
+    path: '/approvals/{approvalId}/approve',
+    entry: 'approvals-approve',
+  },
+  {
+    name: 'approvals.reject',
+    method: 'POST',
+    path: '/approvals/{approvalId}/reject',
+    entry: 'approvals-reject',
+  },
 ] as const satisfies readonly RouteDef[];
 
 export type RouteName = (typeof routes)[number]['name'];

@@ -7,6 +7,7 @@ import bcrypt from 'bcryptjs';
 import { sealerEnvSchema, sealPending } from '../shared/audit/sealer';
 import { type DbRole, dbRoles } from '../shared/auth/db-roles';
 import { bcryptInput, verifySecret } from '../shared/auth/passwords';
+import { databaseSettings } from '../shared/config';
 import { logger } from '../shared/logger';
 import { passwordSchema, usernameSchema } from '../shared/schemas';
 import { prepareDatabase } from './bootstrap';
@@ -121,6 +122,8 @@ export async function startLocalBank(options: LocalBankOptions): Promise<LocalBa
     const problems = sealerEnv.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new LocalBankError(`invalid audit sealer settings (${problems})`);
   }
+  // The money settings (shared/config.ts), checked before anything starts: one line naming the variable.
+  databaseSettings();
   if (options.port !== undefined && options.port !== 0) await assertPortFree(host, options.port);
   await prepareDataDir(dataDir);
   const secrets = await loadOrCreateSecrets(dataDir);

@@ -11,11 +11,11 @@ export const migrationsDir = path.join(repoRoot, 'migrations');
 
 /**
  * Creates `database` when missing, applies pending migrations, writes the settings the database
- * enforces (BANK_STEP_UP_AMOUNT), and sets each application role's
+ * enforces (shared/config.ts databaseSettings), and sets each application role's
  * password (the roles themselves come from the migrations; passwords never live in SQL files).
  */
 export async function prepareDatabase(
-  server: LocalPostgres,
+  server: Pick<LocalPostgres, 'client'>,
   database: string,
   rolePasswords: Readonly<Record<DbRole, string>>,
 ): Promise<MigrationReport> {

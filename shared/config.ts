@@ -62,6 +62,10 @@ export const envSchema = z.object({
   BANK_STEP_UP_AMOUNT: envMoney('1000.00'),
   /** The issuer shown by authenticator apps for this bank's TOTP entries. */
   BANK_TOTP_ISSUER: z._default(z.string().check(z.minLength(1), z.maxLength(64)), 'Bank'),
+  /** API.md v1.1: a customer's debits per account per UTC day (minor units). */
+  BANK_DAILY_DEBIT_LIMIT: envMoney('5000.00'),
+  /** API.md v1.1: a teller's movement of at least this waits for a second person (minor units). */
+  BANK_APPROVAL_AMOUNT: envMoney('50000.00'),
 });
 
 export type BankConfig = z.infer<typeof envSchema>;
@@ -87,17 +91,33 @@ export function config(): BankConfig {
  * The settings the database enforces itself (bank_settings), from this environment: written by
  * the owner at every local start and every deploy (bank_set_setting), so no caller can pass its
  * own threshold.
+ *
+ * Why a table and not a parameter: the rules run in SECURITY DEFINER functions that anyone
+ * holding a database password may call directly; a limit passed in by the caller would be
+ * whatever that caller wants. The table is written only by the owner, from the same environment
+ * (local: `npm start`; cloud: CDK context → the migrate function's environment) that every
+ * function's environment carries, so the API and the database agree on one value.
  */
+export const databaseSettingNames = [
+  'BANK_STEP_UP_AMOUNT',
+  'BANK_DAILY_DEBIT_LIMIT',
+  'BANK_APPROVAL_AMOUNT',
+] as const;
+const databaseSettingsSchema = z.object({
+  BANK_STEP_UP_AMOUNT: envMoney('1000.00'),
+  BANK_DAILY_DEBIT_LIMIT: envMoney('5000.00'),
+  BANK_APPROVAL_AMOUNT: envMoney('50000.00'),
+});
+
 export function databaseSettings(
   env: NodeJS.ProcessEnv = process.env,
 ): ReadonlyArray<readonly [string, bigint]> {
-  const parsed = z.object({ BANK_STEP_UP_AMOUNT: envMoney('1000.00') }).safeParse(env);
+  const parsed = databaseSettingsSchema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(
-      `invalid environment: BANK_STEP_UP_AMOUNT ${parsed.error.issues[0]?.message ?? ''}`,
-    );
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`invalid environment: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`);
   }
-  return [['BANK_STEP_UP_AMOUNT', parsed.data.BANK_STEP_UP_AMOUNT]];
+  return databaseSettingNames.map((name) => [name, parsed.data[name]] as const);
 }
 
 export function secretArnFor(role: DbRole): string {

@@ -1,7 +1,7 @@
 import { routes } from '../functions/routes';
 import { isPublic } from './auth/policy';
 import { type ErrorCode, errorCodes, everyRouteErrors } from './errors';
-import { problemShape, type RouteSpec, routeSpecs } from './schemas';
+import { approvalShape, problemShape, type RouteSpec, routeSpecs } from './schemas';
 import * as z from './zod';
 
 /**
@@ -90,6 +90,14 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               content: { 'application/json': { schema: schemaOf(spec.response, 'output') } },
             }
           : { description: 'Success, no content' },
+        ...(spec.pendingApproval
+          ? {
+              '202': {
+                description: "A teller's movement of at least the approval amount: nothing moved yet",
+                content: { 'application/json': { schema: schemaOf(approvalShape, 'output') } },
+              },
+            }
+          : {}),
         ...errorResponsesOf(spec, problem),
         '4XX': { description: 'Refused; see `code`', content: problem },
         '500': { description: 'Unexpected; nothing was changed', content: problem },

@@ -146,6 +146,7 @@ export const transferBody = z
     }),
   );
 export const lockBody = z.strictObject({ reason: reasonSchema });
+export const rejectBody = z.strictObject({ reason: reasonSchema });
 export const emptyBody = z.strictObject({});
 
 // ---- path and query --------------------------------------------------------------------------
@@ -166,6 +167,13 @@ export const historyQuery = z.strictObject({
   cursor: cursorSchema,
   from: instantSchema,
   to: instantSchema,
+});
+export const approvalParams = z.strictObject({ approvalId: z.uuid() });
+export const approvalStatusSchema = z.enum(['pending', 'approved', 'rejected', 'expired']);
+export const approvalsListQuery = z.strictObject({
+  limit: limitSchema,
+  cursor: cursorSchema,
+  status: z.optional(approvalStatusSchema),
 });
 export const accountsListQuery = z.strictObject({
   limit: limitSchema,
@@ -255,6 +263,22 @@ export const auditEventShape = z
     createdAt: timestamp,
   })
   .register(z.globalRegistry, { id: 'AuditEvent' });
+export const approvalShape = z
+  .object({
+    approvalId: z.uuid(),
+    action: z.enum(['accounts.deposit', 'accounts.withdraw', 'transfers.create']),
+    /** The maker's request as the API took it (accountNo or fromAccountNo/toAccountNo, amount, memo). */
+    request: z.record(z.string(), z.unknown()),
+    status: approvalStatusSchema,
+    makerId: z.uuid(),
+    checkerId: z.nullable(z.uuid()),
+    reason: z.nullable(z.string()),
+    /** Once approved: the movement or transfer it made. */
+    result: z.nullable(z.union([movementShape, transferShape])),
+    createdAt: timestamp,
+    decidedAt: z.nullable(timestamp),
+  })
+  .register(z.globalRegistry, { id: 'Approval' });
 export const loginResponse = z
   .object({
     accessToken: z.string(),
@@ -283,6 +307,9 @@ export const problemShape = z
     attemptsRemaining: z.optional(z.number().check(z.int())),
     retryAfter: z.optional(z.number().check(z.int())),
     enrolmentRequired: z.optional(z.boolean()),
+    /** LIMIT_EXCEEDED: the daily debit limit and what is left of it today. */
+    limit: z.optional(money),
+    remaining: z.optional(money),
   })
   .register(z.globalRegistry, { id: 'Problem' });
 
@@ -302,6 +329,8 @@ export interface RouteSpec {
   readonly idempotent?: boolean;
   /** Error codes this route answers beyond those of every route (see shared/errors.ts). */
   readonly errors?: readonly ErrorCode[];
+  /** A teller's large movement answers 202 `approval` instead (maker-checker). */
+  readonly pendingApproval?: boolean;
 }
 
 const movementErrors = [
@@ -309,11 +338,14 @@ const movementErrors = [
   'NOT_FOUND',
   'INSUFFICIENT_FUNDS',
   'IDEMPOTENCY_KEY_REUSED',
+  'LIMIT_EXCEEDED',
   'ACCOUNT_LOCKED',
   'STEP_UP_REQUIRED',
   'INVALID_OTP',
   'RATE_LIMITED',
 ] as const satisfies readonly ErrorCode[];
+/** Approving or rejecting: the maker (403), gone (404), decided or expired (409). */
+const decisionErrors = ['FORBIDDEN', 'NOT_FOUND', 'CONFLICT'] as const satisfies readonly ErrorCode[];
 
 export const routeSpecs = {
   health: { summary: 'Liveness', response: healthResponse, successStatus: 200 },
@@ -380,6 +412,7 @@ export const routeSpecs = {
     successStatus: 200,
     idempotent: true,
     errors: movementErrors,
+    pendingApproval: true,
   },
   'accounts.withdraw': {
     summary: 'Withdraw from an account',
@@ -389,6 +422,7 @@ export const routeSpecs = {
     successStatus: 200,
     idempotent: true,
     errors: movementErrors,
+    pendingApproval: true,
   },
   'transfers.create': {
     summary: 'Transfer between two accounts',
@@ -397,6 +431,7 @@ export const routeSpecs = {
     successStatus: 201,
     idempotent: true,
     errors: movementErrors,
+    pendingApproval: true,
   },
   'accounts.lock': {
     summary: 'Lock an account',
@@ -497,6 +532,30 @@ export const routeSpecs = {
     response: userShape,
     successStatus: 200,
     errors: ['FORBIDDEN', 'NOT_FOUND'],
+  },
+  'approvals.list': {
+    summary: 'Approvals of large teller movements, newest first (teller, admin)',
+    query: approvalsListQuery,
+    response: listOf(approvalShape),
+    successStatus: 200,
+  },
+  'approvals.approve': {
+    summary:
+      'Approve and execute a pending movement (a second teller or an admin, never the maker); 409 CONFLICT once decided or expired (24 h)',
+    params: approvalParams,
+    body: emptyBody,
+    response: approvalShape,
+    successStatus: 200,
+    errors: [...decisionErrors, 'INSUFFICIENT_FUNDS', 'ACCOUNT_LOCKED'],
+  },
+  'approvals.reject': {
+    summary:
+      'Reject a pending movement with a reason (a second teller or an admin, never the maker); 409 CONFLICT once decided or expired (24 h)',
+    params: approvalParams,
+    body: rejectBody,
+    response: approvalShape,
+    successStatus: 200,
+    errors: decisionErrors,
   },
 } as const satisfies Record<RouteName, RouteSpec>;
 

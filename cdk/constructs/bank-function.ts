@@ -46,6 +46,9 @@ export const bankEnvKeys = [
   'BANK_LOG_BUCKET',
   'BANK_API_ID',
   'BANK_AUDIT_TRAFFIC_LOOKBACK_MIN',
+  'BANK_STEP_UP_AMOUNT',
+  'BANK_DAILY_DEBIT_LIMIT',
+  'BANK_APPROVAL_AMOUNT',
 ] as const;
 export type BankEnvKey = (typeof bankEnvKeys)[number];
 export type BankEnvironment = Partial<Record<BankEnvKey, string>>;

@@ -42,6 +42,13 @@ export interface BankFunctionsProps {
    * requests within the last few minutes, so an idle database stays paused.
    */
   readonly auditSealInterval: Duration;
+  /**
+   * API.md v1.1 settings (decimal money strings). Every route function validates them at cold
+   * start; the migrate function writes them to bank_settings, where the SQL functions read them.
+   */
+  readonly moneySettings: Readonly<
+    Record<'BANK_STEP_UP_AMOUNT' | 'BANK_DAILY_DEBIT_LIMIT' | 'BANK_APPROVAL_AMOUNT', string>
+  >;
 }
 
 export interface RouteFunction {
@@ -75,6 +82,7 @@ export class BankFunctions extends Construct {
         BANK_JWT_ISSUER: jwt.issuer,
         BANK_JWT_AUDIENCE: jwt.audience,
         BANK_BCRYPT_COST: bcryptCost,
+        ...props.moneySettings,
         ...(tokens ? { BANK_JWT_SECRET_ARN: jwt.secret.secretArn } : {}),
         ...Object.fromEntries(
           roles.map((role) => [secretEnvKey[role], database.roleSecrets[role].secretArn]),
@@ -126,6 +134,7 @@ export class BankFunctions extends Construct {
       BANK_DB_SECRET_ARN_BANK_ADMIN: database.roleSecrets.bank_admin.secretArn,
       BANK_DB_SECRET_ARN_BANK_AUTH: database.roleSecrets.bank_auth.secretArn,
       BANK_DB_SECRET_ARN_BANK_AUDITOR: database.auditorSecret.secretArn,
+      ...props.moneySettings,
     };
     const fn = new BankFunction(this, 'Migrate', {
       entry,

@@ -13,7 +13,6 @@ DECLARE
   v_refusal jsonb;
   v_result jsonb;
   a accounts;
-  e history;
 BEGIN
   PERFORM bank_require_tier(c, ARRAY['customer', 'teller', 'admin']);
   IF v_action IS NULL THEN
@@ -56,6 +55,12 @@ BEGIN
       RETURN bank_refuse(c, v_action, 404, 'NOT_FOUND', 'no such account', v_details);
     END IF;
   END IF;
+  -- Maker-checker: a teller's large movement waits for a second person (bank_approval_create).
+  IF c.tier = 'teller' AND p_amount_minor >= bank_setting('BANK_APPROVAL_AMOUNT') THEN
+    RETURN bank_approval_create(c, v_action, jsonb_build_object('accountNo', a.account_no,
+                                'amount', bank_fmt(p_amount_minor), 'memo', p_memo),
+                                a.account_no, NULL, p_amount_minor, p_memo, p_idem_key, v_details);
+  END IF;
   IF a.is_locked THEN
     PERFORM bank_idem_release(c, p_idem_key);
     RETURN bank_refuse(c, v_action, 423, 'ACCOUNT_LOCKED', 'the account is locked', v_details);
@@ -64,20 +69,17 @@ BEGIN
     PERFORM bank_idem_release(c, p_idem_key);
     RETURN bank_refuse(c, v_action, 422, 'INSUFFICIENT_FUNDS', 'the balance is lower than the amount', v_details);
   END IF;
+  -- Last check (it counts the debit): a customer's daily debit limit, under this row lock.
+  IF p_kind = 'WITHDRAWAL' THEN
+    v_refusal := bank_debit_limit_take(c, a.id, p_amount_minor, p_idem_key, v_action, v_details);
+    IF v_refusal IS NOT NULL THEN
+      RETURN v_refusal;
+    END IF;
+  END IF;
 
-  UPDATE accounts
-     SET balance_minor = balance_minor + CASE p_kind WHEN 'DEPOSIT' THEN p_amount_minor ELSE -p_amount_minor END
-   WHERE id = a.id
-  RETURNING * INTO a;
-  INSERT INTO history (account_id, type, amount_minor, balance_after_minor, memo, actor_id)
-  VALUES (a.id, p_kind, p_amount_minor, a.balance_minor, p_memo, c.actor_id)
-  RETURNING * INTO e;
-
-  v_result := jsonb_build_object('status', 200, 'body', jsonb_build_object(
-    'entryId', e.id, 'accountNo', a.account_no, 'type', p_kind, 'amount', bank_fmt(p_amount_minor),
-    'balanceAfter', bank_fmt(e.balance_after_minor), 'createdAt', bank_ts(e.created_at)));
+  v_result := bank_apply_move(a.id, p_kind, p_amount_minor, p_memo, c.actor_id);
   PERFORM bank_idem_store(c, p_idem_key, v_result);
-  PERFORM bank_audit(c, v_action, 'success', v_details || jsonb_build_object('entryId', e.id));
+  PERFORM bank_audit(c, v_action, 'success', v_details || jsonb_build_object('entryId', v_result -> 'body' -> 'entryId'));
   RETURN v_result;
 END
 $$;

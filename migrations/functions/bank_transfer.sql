@@ -11,11 +11,9 @@ DECLARE
   v_replay jsonb;
   v_refusal jsonb;
   v_result jsonb;
-  v_transfer_id uuid := gen_random_uuid();
   r accounts;
   src accounts;
   dst accounts;
-  e history;
 BEGIN
   PERFORM bank_require_tier(c, ARRAY['customer', 'teller', 'admin']);
   IF p_amount_minor IS NULL OR p_amount_minor <= 0 OR p_amount_minor > 100000000000 THEN
@@ -62,6 +60,12 @@ BEGIN
     PERFORM bank_idem_release(c, p_idem_key);
     RETURN bank_refuse(c, v_action, 404, 'NOT_FOUND', 'no such destination account', v_details);
   END IF;
+  -- Maker-checker: a teller's large transfer waits for a second person (bank_approval_create).
+  IF c.tier = 'teller' AND p_amount_minor >= bank_setting('BANK_APPROVAL_AMOUNT') THEN
+    RETURN bank_approval_create(c, v_action, jsonb_build_object('fromAccountNo', src.account_no,
+                                'toAccountNo', dst.account_no, 'amount', bank_fmt(p_amount_minor), 'memo', p_memo),
+                                src.account_no, dst.account_no, p_amount_minor, p_memo, p_idem_key, v_details);
+  END IF;
   IF src.is_locked OR dst.is_locked THEN
     PERFORM bank_idem_release(c, p_idem_key);
     RETURN bank_refuse(c, v_action, 423, 'ACCOUNT_LOCKED',
@@ -72,21 +76,15 @@ BEGIN
     PERFORM bank_idem_release(c, p_idem_key);
     RETURN bank_refuse(c, v_action, 422, 'INSUFFICIENT_FUNDS', 'the balance is lower than the amount', v_details);
   END IF;
+  -- Last check (it counts the debit): a customer's daily debit limit, under the source row lock.
+  v_refusal := bank_debit_limit_take(c, src.id, p_amount_minor, p_idem_key, v_action, v_details);
+  IF v_refusal IS NOT NULL THEN
+    RETURN v_refusal;
+  END IF;
 
-  UPDATE accounts SET balance_minor = balance_minor - p_amount_minor WHERE id = src.id RETURNING * INTO src;
-  UPDATE accounts SET balance_minor = balance_minor + p_amount_minor WHERE id = dst.id RETURNING * INTO dst;
-  INSERT INTO history (account_id, type, amount_minor, balance_after_minor, counterparty_account_id, transfer_id, memo, actor_id)
-  VALUES (src.id, 'TRANSFER_OUT', p_amount_minor, src.balance_minor, dst.id, v_transfer_id, p_memo, c.actor_id)
-  RETURNING * INTO e;
-  INSERT INTO history (account_id, type, amount_minor, balance_after_minor, counterparty_account_id, transfer_id, memo, actor_id)
-  VALUES (dst.id, 'TRANSFER_IN', p_amount_minor, dst.balance_minor, src.id, v_transfer_id, p_memo, c.actor_id);
-
-  v_result := jsonb_build_object('status', 201, 'body', jsonb_build_object(
-    'transferId', v_transfer_id, 'fromAccountNo', src.account_no, 'toAccountNo', dst.account_no,
-    'amount', bank_fmt(p_amount_minor), 'fromBalanceAfter', bank_fmt(src.balance_minor),
-    'createdAt', bank_ts(e.created_at)));
+  v_result := bank_apply_transfer(src.id, dst.id, p_amount_minor, p_memo, c.actor_id);
   PERFORM bank_idem_store(c, p_idem_key, v_result);
-  PERFORM bank_audit(c, v_action, 'success', v_details || jsonb_build_object('transferId', v_transfer_id));
+  PERFORM bank_audit(c, v_action, 'success', v_details || jsonb_build_object('transferId', v_result -> 'body' -> 'transferId'));
   RETURN v_result;
 END
 $$;

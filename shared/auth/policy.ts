@@ -47,6 +47,10 @@ export const policy: Record<RouteName, { public: true } | Partial<Record<Role, G
   'me.totp.confirm': { customer: 'all', teller: 'all', admin: 'all' },
   'me.totp.disable': { customer: 'all', teller: 'all', admin: 'all' },
   'users.totp.reset': { admin: 'notSelf' },
+  // Never the maker: the database refuses it from the session (bank_approval_approve/reject).
+  'approvals.list': { teller: 'all', admin: 'all' },
+  'approvals.approve': { teller: 'all', admin: 'all' },
+  'approvals.reject': { teller: 'all', admin: 'all' },
 };
 
 export function isPublic(route: RouteName): boolean {

@@ -678,6 +678,35 @@ describe('settings from context', () => {
       /logBucketRetentionDays/,
     );
     expect(() => synth({ bundle: false, context: { apiRateLimit: 'fast' } })).toThrow(/apiRateLimit/);
+    expect(() => synth({ bundle: false, context: { dailyDebitLimit: '5000.001' } })).toThrow(
+      /^context dailyDebitLimit=5000\.001: /,
+    );
+    expect(() => synth({ bundle: false, context: { approvalAmount: '0' } })).toThrow(/approvalAmount/);
+    expect(() => synth({ bundle: false, context: { stepUpAmount: '1e3' } })).toThrow(/stepUpAmount/);
+  });
+
+  it('pass the money settings to every function, the migrate function (which writes them to the database) included', () => {
+    const custom = synth({
+      bundle: false,
+      context: { stepUpAmount: '250.50', dailyDebitLimit: '2000', approvalAmount: '10000.00' },
+    }).json;
+    const functions = Object.values(custom.Resources).filter(
+      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Handler === 'index.handler',
+    );
+    const withSettings = functions.filter((f) => {
+      const env = (f.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables;
+      return (
+        env?.BANK_STEP_UP_AMOUNT === '250.50' &&
+        env.BANK_DAILY_DEBIT_LIMIT === '2000' &&
+        env.BANK_APPROVAL_AMOUNT === '10000.00'
+      );
+    });
+    // Every route function and the migrate function; the audit sealer needs none.
+    expect(withSettings.length).toBe(functions.length - 1);
+    expect(
+      withSettings.some((f) => String(f.Properties?.Description ?? '').startsWith('Applies migrations/')),
+    ).toBe(true);
   });
 });
 

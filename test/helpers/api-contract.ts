@@ -20,6 +20,9 @@ export const apiContractRoutes: readonly string[] = [
   'POST /accounts/{accountNo}/unlock',
   'GET /accounts/{accountNo}/history',
   'GET /audit-logs',
+  'GET /approvals',
+  'POST /approvals/{approvalId}/approve',
+  'POST /approvals/{approvalId}/reject',
   'GET /openapi.json',
   // v1.1 "Sessions and credentials" and "Step-up" (the daily limit and approvals are not here yet).
   'POST /me/password',

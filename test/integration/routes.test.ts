@@ -718,12 +718,13 @@ describe('POST /accounts/{accountNo}/deposit', () => {
       token: adminToken,
       body: { amount: '0.2' },
     });
+    // An admin: a teller's deposit this large waits for a second person (test/integration/approvals.test.ts).
     const big = await s.call('POST', `/accounts/${accountNo}/deposit`, {
-      token: tellerToken,
+      token: adminToken,
       body: { amount: '1000000000.00' },
     });
     const more = await s.call('POST', `/accounts/${accountNo}/deposit`, {
-      token: tellerToken,
+      token: adminToken,
       body: { amount: '999999999.99' },
     });
 
@@ -891,11 +892,16 @@ describe('POST /accounts/{accountNo}/withdraw', () => {
     });
     const byTeller = await s.call('POST', `/accounts/${accountNo}/withdraw`, {
       token: tellerToken,
+      body: { amount: '10.02' },
+    });
+    const byAdmin = await s.call('POST', `/accounts/${accountNo}/withdraw`, {
+      token: adminToken,
       body: { amount: '1000000000' },
     });
 
     expectProblem(byOwner, 422, 'INSUFFICIENT_FUNDS');
     expectProblem(byTeller, 422, 'INSUFFICIENT_FUNDS');
+    expectProblem(byAdmin, 422, 'INSUFFICIENT_FUNDS');
     expect(await balanceOf(accountNo)).toBe('10.01');
     expect(await ledgerRows(accountNo)).toBe(1);
   });

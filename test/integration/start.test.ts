@@ -248,6 +248,25 @@ describe('npm start', () => {
     ]);
   }, 60_000);
 
+  it('refuses a money setting that is not a decimal money string in one line, before starting anything', async () => {
+    // Prepare
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'bank-start-'));
+    dirs.push(dataDir);
+    // Act
+    const run = start({
+      PORT: String(await freePort()),
+      BANK_DATA_DIR: dataDir,
+      BANK_DAILY_DEBIT_LIMIT: '5000.001',
+    });
+    const code = await run.exited;
+    // Assess
+    expect(code).toBe(1);
+    expect(run.output()).toMatch(
+      /^error: invalid environment: BANK_DAILY_DEBIT_LIMIT must be a decimal string like "1000.00"$/m,
+    );
+    expect(existsSync(path.join(dataDir, 'pgdata'))).toBe(false);
+  }, 60_000);
+
   it('says in one line that the data directory is unusable, and exits non-zero', async () => {
     // Act
     const run = start({ PORT: String(await freePort()), BANK_DATA_DIR: '/dev/null/bank' });

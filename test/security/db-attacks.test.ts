@@ -27,6 +27,8 @@ const names = { victim: '', other: '', teller: '', teller2: '', admin: '' };
 const sids = { victim: '', other: '', teller: '', teller2: '', admin: '', ended: '', expired: '' };
 let victimAccount = '';
 let otherAccount = '';
+/** A pending approval: the teller's deposit of the approval amount into otherAccount. */
+let approvalId = '';
 
 async function as<T>(role: Role | 'superuser', work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = db.client(role);
@@ -77,6 +79,9 @@ interface World {
   readonly attempts: string;
   readonly pinState: string;
   readonly victimEvents: number;
+  readonly approvals: string;
+  readonly debits: string;
+  readonly settings: string;
 }
 
 /** Everything an attack could change, read as the superuser. */
@@ -91,7 +96,10 @@ async function world(): Promise<World> {
        'sessions', (SELECT count(*) FROM sessions WHERE ended_at IS NULL),
        'attempts', (SELECT coalesce(string_agg(username || ':' || coalesce(succeeded::text, 'open'), ',' ORDER BY created_at, id), '') FROM login_attempts),
        'pinState', (SELECT string_agg(account_no || ':' || failed_attempts || ':' || is_locked || ':' || pin_hash, ',' ORDER BY id) FROM accounts),
-       'victimEvents', (SELECT count(*) FROM audit_logs WHERE actor = $1)) AS v`,
+       'victimEvents', (SELECT count(*) FROM audit_logs WHERE actor = $1),
+       'approvals', (SELECT coalesce(string_agg(id || ':' || status || ':' || maker_id || ':' || coalesce(checker_id::text, '-'), ',' ORDER BY seq), '') FROM approvals),
+       'debits', (SELECT coalesce(string_agg(account_id || ':' || day || ':' || debited_minor, ',' ORDER BY account_id, day), '') FROM customer_debits_daily),
+       'settings', (SELECT coalesce(string_agg(name || '=' || value_minor, ',' ORDER BY name), '') FROM bank_settings)) AS v`,
     [names.victim],
   );
   return row as World;
@@ -166,6 +174,13 @@ beforeAll(async () => {
   };
   victimAccount = await open(users.victim);
   otherAccount = await open(users.other);
+  const pending = (await value(
+    'bank_teller',
+    "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 5000000, NULL, NULL, NULL, NULL) AS v",
+    [ctx(sids.teller), otherAccount],
+  )) as { status: number; body: { approvalId: string; status: string } };
+  expect(pending).toMatchObject({ status: 202, body: { status: 'pending' } });
+  approvalId = pending.body.approvalId;
 });
 
 afterAll(async () => {
@@ -279,6 +294,18 @@ const attacks: Record<string, FunctionAttack> = {
       params: [c, users.victim],
     }),
   },
+  'bank_approvals_list(jsonb,text,integer,bigint)': {
+    call: (c) => ({ sql: "SELECT bank_approvals_list($1::jsonb, 'pending', 100, NULL) AS v", params: [c] }),
+  },
+  'bank_approval_approve(jsonb,uuid)': {
+    call: (c) => ({ sql: 'SELECT bank_approval_approve($1::jsonb, $2::uuid) AS v', params: [c, approvalId] }),
+  },
+  'bank_approval_reject(jsonb,uuid,text)': {
+    call: (c) => ({
+      sql: "SELECT bank_approval_reject($1::jsonb, $2::uuid, 'forged') AS v",
+      params: [c, approvalId],
+    }),
+  },
 };
 
 /** Per role: what it may execute beyond the session-checked operations above (asserted exactly). */
@@ -311,6 +338,9 @@ const expected: Record<Role, readonly string[]> = {
     'bank_account_lock(jsonb,text,text)',
     'bank_account_unlock(jsonb,text)',
     'bank_accounts_list(jsonb,uuid,integer,bigint)',
+    'bank_approval_approve(jsonb,uuid)',
+    'bank_approval_reject(jsonb,uuid,text)',
+    'bank_approvals_list(jsonb,text,integer,bigint)',
     'bank_audit_record(jsonb,text,text,jsonb)',
     'bank_logout(jsonb)',
     'bank_me(jsonb)',
@@ -334,6 +364,9 @@ const expected: Record<Role, readonly string[]> = {
     'bank_account_lock(jsonb,text,text)',
     'bank_account_unlock(jsonb,text)',
     'bank_accounts_list(jsonb,uuid,integer,bigint)',
+    'bank_approval_approve(jsonb,uuid)',
+    'bank_approval_reject(jsonb,uuid,text)',
+    'bank_approvals_list(jsonb,text,integer,bigint)',
     'bank_audit_list(jsonb,text,text,text,text,timestamp with time zone,timestamp with time zone,integer,bigint)',
     'bank_audit_record(jsonb,text,text,jsonb)',
     'bank_seal_next(integer,integer)',
@@ -828,5 +861,178 @@ describe('credentials and step-up, with one database password each', () => {
     // One audit event per refused call plus the one successful list.
     expect(after.audit - before.audit).toBe(6);
     expect(after.successes - before.successes).toBe(1);
+  });
+});
+
+describe('limits and approvals, with each role its own password', () => {
+  const approvalState = async (id: string) =>
+    (await value(
+      'superuser',
+      "SELECT status || coalesce(':' || checker_id, '') AS v FROM approvals WHERE id = $1",
+      [id],
+    )) as string;
+
+  it('lets no role approve or reject its own approval, whatever the context says; nothing moves', async () => {
+    // Prepare: the maker's own live session, plus forged members naming teller2 as the actor.
+    const before = await world();
+    const forged = ctxOf({ sid: sids.teller, actorId: users.teller2, actor: names.teller2 });
+    // Act
+    const approveOwn = await value('bank_teller', 'SELECT bank_approval_approve($1::jsonb, $2::uuid) AS v', [
+      forged,
+      approvalId,
+    ]);
+    const rejectOwn = await value(
+      'bank_teller',
+      "SELECT bank_approval_reject($1::jsonb, $2::uuid, 'mine') AS v",
+      [ctx(sids.teller), approvalId],
+    );
+    // Assess: 403 from the session's user, the approval pending, no money, two denied events.
+    expect(approveOwn).toEqual({
+      status: 403,
+      error: { code: 'FORBIDDEN', detail: 'nobody approves their own movement' },
+    });
+    expect(rejectOwn).toEqual({
+      status: 403,
+      error: { code: 'FORBIDDEN', detail: 'nobody rejects their own movement' },
+    });
+    expect(await approvalState(approvalId)).toBe('pending');
+    const after = await world();
+    expect({ ...after, audit: before.audit, successes: before.successes }).toEqual(before);
+    expect(after.audit).toBe(before.audit + 2);
+    expect(after.successes).toBe(before.successes);
+    // A customer's password executes none of it, with any session.
+    for (const sid of [sids.victim, sids.teller]) {
+      const outcome = await attempt(
+        'bank_customer',
+        'SELECT bank_approval_approve($1::jsonb, $2::uuid) AS v',
+        [ctx(sid), approvalId],
+      );
+      expect(outcome.error?.code).toBe('42501');
+    }
+  });
+
+  it("names the session's user as the maker, whoever the context claims, so the forged maker cannot approve it", async () => {
+    // Prepare: teller's session, claiming to be teller2.
+    const made = (await value(
+      'bank_teller',
+      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 5000000, NULL, NULL, NULL, NULL) AS v",
+      [ctxOf({ sid: sids.teller, actorId: users.teller2, makerId: users.teller2 }), victimAccount],
+    )) as { status: number; body: { approvalId: string; makerId: string } };
+    expect(made.status).toBe(202);
+    expect(made.body.makerId).toBe(users.teller);
+    // Act: the real maker cannot approve it; teller2 (not the maker) can, and it executes once.
+    const byMaker = await value('bank_teller', 'SELECT bank_approval_approve($1::jsonb, $2::uuid) AS v', [
+      ctxOf({ sid: sids.teller, actorId: users.teller2 }),
+      made.body.approvalId,
+    ]);
+    const balanceBefore = await value(
+      'superuser',
+      'SELECT balance_minor::text AS v FROM accounts WHERE account_no = $1',
+      [victimAccount],
+    );
+    const byOther = (await value('bank_teller', 'SELECT bank_approval_approve($1::jsonb, $2::uuid) AS v', [
+      ctx(sids.teller2),
+      made.body.approvalId,
+    ])) as { status: number; body: { status: string; checkerId: string; makerId: string } };
+    // Assess
+    expect(byMaker).toMatchObject({ status: 403, error: { code: 'FORBIDDEN' } });
+    expect(byOther).toMatchObject({
+      status: 200,
+      body: { status: 'approved', makerId: users.teller, checkerId: users.teller2 },
+    });
+    expect(
+      await value('superuser', 'SELECT balance_minor::text AS v FROM accounts WHERE account_no = $1', [
+        victimAccount,
+      ]),
+    ).toBe((BigInt(String(balanceBefore)) + 5000000n).toString());
+  });
+
+  it('takes no limit from any caller: no role writes a setting or a day total, and no movement takes a limit', async () => {
+    const before = await world();
+    for (const role of roles) {
+      for (const sql of [
+        "SELECT bank_set_setting('BANK_DAILY_DEBIT_LIMIT', 100000000000) AS v",
+        "SELECT bank_set_setting('BANK_APPROVAL_AMOUNT', 100000000000) AS v",
+        "UPDATE bank_settings SET value_minor = 100000000000 WHERE name = 'BANK_DAILY_DEBIT_LIMIT' RETURNING 1 AS v",
+        "INSERT INTO bank_settings (name, value_minor) VALUES ('BANK_DAILY_DEBIT_LIMIT', 100000000000) RETURNING 1 AS v",
+        'SELECT value_minor AS v FROM bank_settings',
+        'DELETE FROM customer_debits_daily RETURNING 1 AS v',
+        'SELECT debited_minor AS v FROM customer_debits_daily',
+        "UPDATE approvals SET status = 'approved' RETURNING 1 AS v",
+        'SELECT id AS v FROM approvals',
+        // The internal steps of a movement are not callable on their own.
+        "SELECT bank_debit_limit_take(NULL, 1, 1, NULL, 'accounts.withdraw', '{}'::jsonb) AS v",
+        "SELECT bank_apply_move(1, 'DEPOSIT', 100000000000, NULL, NULL) AS v",
+        'SELECT bank_apply_transfer(1, 2, 100000000000, NULL, NULL) AS v',
+        'SELECT bank_setting($1) AS v',
+      ]) {
+        const outcome = await attempt(role, sql, sql.includes('$1') ? ['BANK_DAILY_DEBIT_LIMIT'] : []);
+        expect({ role, sql, code: outcome.error?.code }).toEqual({ role, sql, code: '42501' });
+      }
+    }
+    // bank_move has no limit parameter: one more argument names no function.
+    const withLimit = await attempt(
+      'bank_customer',
+      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 600000, NULL, $3, NULL, NULL, 100000000000) AS v",
+      [ctx(sids.victim), victimAccount, pin],
+    );
+    expect(withLimit.error?.code).toBe('42883');
+    expect(await world()).toEqual(before);
+  });
+
+  it("refuses a customer's debit over the owner-written limit, 422 LIMIT_EXCEEDED, counting what the day has seen", async () => {
+    // Prepare: fund the victim to 8,000.00 more (a teller's deposit below the approval amount).
+    const funded = (await value(
+      'bank_teller',
+      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 800000, NULL, NULL, NULL, NULL) AS v",
+      [ctx(sids.teller), victimAccount],
+    )) as { status: number };
+    expect(funded.status).toBe(200);
+    const used = Number(
+      await value(
+        'superuser',
+        `SELECT coalesce(sum(debited_minor), 0)::text AS v FROM customer_debits_daily d JOIN accounts a ON a.id = d.account_id
+          WHERE a.account_no = $1 AND d.day = (now() AT TIME ZONE 'UTC')::date`,
+        [victimAccount],
+      ),
+    );
+    const remaining = 500000 - used;
+    // Act: one cent more than what is left, then exactly what is left.
+    const over = await value(
+      'bank_customer',
+      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, $3::bigint, NULL, $4, NULL, NULL) AS v",
+      [ctx(sids.victim), victimAccount, remaining + 1, pin],
+    );
+    const exact = await value(
+      'bank_customer',
+      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, $3::bigint, NULL, $4, NULL, NULL) AS v",
+      [ctx(sids.victim), victimAccount, remaining, pin],
+    );
+    const cent = await value(
+      'bank_customer',
+      'SELECT bank_transfer($1::jsonb, $2, $3, 1, NULL, $4, NULL, NULL) AS v',
+      [ctx(sids.victim), victimAccount, otherAccount, pin],
+    );
+    // Assess
+    const fmt = (minor: number) => `${Math.floor(minor / 100)}.${String(minor % 100).padStart(2, '0')}`;
+    expect(over).toEqual({
+      status: 422,
+      error: {
+        code: 'LIMIT_EXCEEDED',
+        detail: 'the amount would exceed the daily debit limit of this account',
+        limit: '5000.00',
+        remaining: fmt(remaining),
+      },
+    });
+    expect(exact).toMatchObject({ status: 200 });
+    expect(cent).toEqual({
+      status: 422,
+      error: {
+        code: 'LIMIT_EXCEEDED',
+        detail: 'the amount would exceed the daily debit limit of this account',
+        limit: '5000.00',
+        remaining: '0.00',
+      },
+    });
   });
 });

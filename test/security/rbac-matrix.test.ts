@@ -32,6 +32,8 @@ interface Accounts {
   readonly own: string;
   /** Another customer's account. */
   readonly foreign: string;
+  /** A pending approval made by another teller (the maker), for the approval routes. */
+  readonly approvalId?: string;
 }
 
 interface Row {
@@ -40,6 +42,8 @@ interface Row {
   readonly fresh?: boolean;
   /** The route changes a user: each cell acts on a fresh user of this role. */
   readonly target?: 'customer' | 'teller';
+  /** The route decides an approval: each cell gets its own, made by another teller. */
+  readonly approval?: boolean;
   /** The route ends the caller's session: each cell logs in again for its own token. */
   readonly ownSession?: boolean;
   readonly request: (who: Who, accounts: Accounts) => Cell;
@@ -90,10 +94,15 @@ const expected: Record<string, readonly [Outcome, Outcome, Outcome, Outcome, Out
   'POST /me/totp/disable': [U, S, S, S, S],
   'POST /users/{userId}/totp/reset': [U, F, F, F, 200],
   'POST /users/{userId}/totp/reset self': [U, F, F, F, F],
+  'GET /approvals': [U, F, F, 200, 200],
+  'POST /approvals/{approvalId}/approve': [U, F, F, 200, 200],
+  'POST /approvals/{approvalId}/reject': [U, F, F, 200, 200],
 };
 
 let s: TestStack;
 let tellerToken: string;
+/** A second teller: the maker of the approvals the matrix decides. */
+let makerToken: string;
 const tokens = new Map<Who, string>();
 const usernames = new Map<Who, string>();
 let actingCustomer: { id: string; username: string };
@@ -306,10 +315,34 @@ const rows: readonly Row[] = [
       body: { reason: 'rbac matrix' },
     }),
   },
+  { route: 'GET /approvals', request: () => ({ method: 'GET', path: '/approvals?status=pending' }) },
+  ...(['approve', 'reject'] as const).map(
+    (decision): Row => ({
+      route: `POST /approvals/{approvalId}/${decision}`,
+      fresh: true,
+      approval: true,
+      request: (_who, a) => ({
+        method: 'POST',
+        path: `/approvals/${a.approvalId ?? 'missing'}/${decision}`,
+        body: decision === 'approve' ? {} : { reason: 'rbac matrix' },
+      }),
+    }),
+  ),
 ];
 
 /** The fresh user a cell of a `target` row acts on. */
 const targets = new Map<'customer' | 'teller', string>();
+
+/** A teller's deposit of the approval amount (API.md default 50000.00): 202, pending. */
+async function pendingApproval(accountNo: string): Promise<string> {
+  const res = await s.call('POST', `/accounts/${accountNo}/deposit`, {
+    token: makerToken,
+    body: { amount: '50000.00' },
+  });
+  const approvalId = res.body.approvalId;
+  if (res.status !== 202 || typeof approvalId !== 'string') throw new Error(`no approval: ${res.text}`);
+  return approvalId;
+}
 
 async function fundedPair(): Promise<Accounts> {
   const open = async (ownerId: string): Promise<string> => {
@@ -341,6 +374,7 @@ beforeAll(async () => {
   const other = await login('customer');
   const teller = await login('teller');
   const admin = await login('admin');
+  makerToken = (await login('teller')).token;
   actingCustomer = customer;
   otherCustomer = other;
   tellerToken = teller.token;
@@ -387,7 +421,8 @@ describe('RBAC matrix (API.md route table)', () => {
     for (const row of rows) {
       const statuses: Outcome[] = [];
       for (const who of principals) {
-        const accounts = row.fresh ? await fundedPair() : shared;
+        const pair = row.fresh ? await fundedPair() : shared;
+        const accounts = row.approval ? { ...pair, approvalId: await pendingApproval(pair.own) } : pair;
         if (row.target)
           targets.set(row.target, await s.createUser(fresh(`t-${row.target}`), PASSWORD, row.target));
         const cell = row.request(who, accounts);
