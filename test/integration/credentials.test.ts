@@ -102,8 +102,9 @@ async function openAccount(ownerId: string, balance: string): Promise<string> {
   const accountNo = String(res.body.accountNo);
   expect(res.status).toBe(201);
   if (balance !== '0.00') {
+    // An admin funds it: a teller's deposit at or over the approval amount waits for a checker.
     const funded = await s.call('POST', `/accounts/${accountNo}/deposit`, {
-      token: tellerToken,
+      token: adminToken,
       body: { amount: balance },
     });
     expect(funded.status).toBe(200);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
 /*
@@ -176,7 +176,7 @@ beforeAll(async () => {
   otherAccount = await open(users.other);
   const pending = (await value(
     'bank_teller',
-    "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 5000000, NULL, NULL, NULL, NULL) AS v",
+    "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 5000000, NULL, NULL, NULL, NULL, NULL) AS v",
     [ctx(sids.teller), otherAccount],
   )) as { status: number; body: { approvalId: string; status: string } };
   expect(pending).toMatchObject({ status: 202, body: { status: 'pending' } });
@@ -915,7 +915,7 @@ describe('limits and approvals, with each role its own password', () => {
     // Prepare: teller's session, claiming to be teller2.
     const made = (await value(
       'bank_teller',
-      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 5000000, NULL, NULL, NULL, NULL) AS v",
+      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 5000000, NULL, NULL, NULL, NULL, NULL) AS v",
       [ctxOf({ sid: sids.teller, actorId: users.teller2, makerId: users.teller2 }), victimAccount],
     )) as { status: number; body: { approvalId: string; makerId: string } };
     expect(made.status).toBe(202);
@@ -973,7 +973,7 @@ describe('limits and approvals, with each role its own password', () => {
     // bank_move has no limit parameter: one more argument names no function.
     const withLimit = await attempt(
       'bank_customer',
-      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 600000, NULL, $3, NULL, NULL, 100000000000) AS v",
+      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, 600000, NULL, $3, NULL, NULL, NULL, 100000000000) AS v",
       [ctx(sids.victim), victimAccount, pin],
     );
     expect(withLimit.error?.code).toBe('42883');
@@ -981,10 +981,16 @@ describe('limits and approvals, with each role its own password', () => {
   });
 
   it("refuses a customer's debit over the owner-written limit, 422 LIMIT_EXCEEDED, counting what the day has seen", async () => {
+    // The limit alone: the owner raises the step-up threshold (a TOTP code from 1000.00, attacked
+    // above) out of the way for this test, and puts it back after.
+    await value('superuser', "SELECT bank_set_setting('BANK_STEP_UP_AMOUNT', 100000000000)::text AS v");
+    onTestFinished(async () => {
+      await value('superuser', "SELECT bank_set_setting('BANK_STEP_UP_AMOUNT', 100000)::text AS v");
+    });
     // Prepare: fund the victim to 8,000.00 more (a teller's deposit below the approval amount).
     const funded = (await value(
       'bank_teller',
-      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 800000, NULL, NULL, NULL, NULL) AS v",
+      "SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 800000, NULL, NULL, NULL, NULL, NULL) AS v",
       [ctx(sids.teller), victimAccount],
     )) as { status: number };
     expect(funded.status).toBe(200);
@@ -1000,17 +1006,17 @@ describe('limits and approvals, with each role its own password', () => {
     // Act: one cent more than what is left, then exactly what is left.
     const over = await value(
       'bank_customer',
-      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, $3::bigint, NULL, $4, NULL, NULL) AS v",
+      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, $3::bigint, NULL, $4, NULL, NULL, NULL) AS v",
       [ctx(sids.victim), victimAccount, remaining + 1, pin],
     );
     const exact = await value(
       'bank_customer',
-      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, $3::bigint, NULL, $4, NULL, NULL) AS v",
+      "SELECT bank_move($1::jsonb, 'WITHDRAWAL', $2, $3::bigint, NULL, $4, NULL, NULL, NULL) AS v",
       [ctx(sids.victim), victimAccount, remaining, pin],
     );
     const cent = await value(
       'bank_customer',
-      'SELECT bank_transfer($1::jsonb, $2, $3, 1, NULL, $4, NULL, NULL) AS v',
+      'SELECT bank_transfer($1::jsonb, $2, $3, 1, NULL, $4, NULL, NULL, NULL) AS v',
       [ctx(sids.victim), victimAccount, otherAccount, pin],
     );
     // Assess
