@@ -33,7 +33,7 @@ export function nagFindings(scope: IConstruct): NagFinding[] {
           pack: pack.readPackName,
           rule: violation.ruleName,
           severity: violation.severity,
-          path: resource.constructPath,
+          path: resource.constructPath ?? '(unknown)',
         });
       }
     }
@@ -73,5 +73,34 @@ export function nagAcknowledgments(scope: IConstruct): NagAcknowledgment[] {
  * acknowledges that finding only.
  */
 export function acknowledge(construct: IConstruct, rule: string, reason: string): void {
+  if (recording) {
+    recording.push({ rule, path: construct.node.path, reason });
+    return;
+  }
   Validations.of(construct).acknowledge({ id: rule, reason });
+}
+
+let recording: NagAcknowledgment[] | undefined;
+
+/**
+ * Builds an app with every `acknowledge` call recorded instead of applied: what the packs find
+ * then is everything they would report with no acknowledgment at all, and each recorded
+ * acknowledgment can be checked against it (one that matches no finding is stale).
+ */
+export function withoutAcknowledgments<T>(build: () => T): {
+  result: T;
+  acknowledgments: NagAcknowledgment[];
+} {
+  const acknowledgments: NagAcknowledgment[] = [];
+  recording = acknowledgments;
+  try {
+    return { result: build(), acknowledgments };
+  } finally {
+    recording = undefined;
+  }
+}
+
+/** Whether a finding at `findingPath` is covered by an acknowledgment on `ackPath` (itself or an ancestor). */
+export function covers(ackPath: string, findingPath: string): boolean {
+  return findingPath === ackPath || findingPath.startsWith(`${ackPath}/`);
 }
