@@ -55,16 +55,6 @@ export class LogBucket extends Construct {
     });
     acknowledge(
       this.accessLogs,
-      'AwsSolutions-S1',
-      'This is the server access log destination of the audit log bucket; logging it into itself or a third bucket would only log the log deliveries.',
-    );
-    acknowledge(
-      this.accessLogs,
-      'PCI.DSS.321-S3BucketLoggingEnabled',
-      'This is the server access log destination of the audit log bucket; logging it into itself or a third bucket would only log the log deliveries.',
-    );
-    acknowledge(
-      this.accessLogs,
       'PCI.DSS.321-S3DefaultEncryptionKMS',
       'S3 server access logging delivers only to buckets encrypted with SSE-S3, not SSE-KMS. The records hold request metadata (no object contents); the bucket is private and TLS only.',
     );

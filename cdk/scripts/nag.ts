@@ -3,13 +3,14 @@ import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { BankStack, settingsFromContext } from '../bank-stack';
 import { repoRoot } from '../constructs/bank-function';
-import { type NagFinding, nagAcknowledgments, nagFindings } from '../nag';
+import { type NagFinding, nagAcknowledgments, nagFindings, withoutAcknowledgments } from '../nag';
+import { acknowledgmentTable } from './nag-table';
 
 /**
  * `npm run nag`: runs the AWS Solutions, PCI DSS 3.2.1 and Serverless packs over the stack as
  * `cdk synth` builds it (cdk.json's feature flags; esbuild skipped, nag reads the template, not
  * the bundles) and prints the unacknowledged findings rule by rule, then the acknowledgments
- * counted the same way. `-- --json` prints both lists as JSON. Exits 1 on any unacknowledged error.
+ * counted the same way. `-- --json` prints both lists as JSON, `-- --readme` the README's table. Exits 1 on any unacknowledged error.
  */
 export function synthForNag(): App {
   const cdkJson = JSON.parse(readFileSync(path.join(repoRoot, 'cdk.json'), 'utf8')) as {
@@ -39,7 +40,9 @@ function main(): void {
   const app = synthForNag();
   const findings: NagFinding[] = nagFindings(app);
   const acks = nagAcknowledgments(app);
-  if (process.argv.includes('--json')) {
+  if (process.argv.includes('--readme')) {
+    console.log(acknowledgmentTable(acks));
+  } else if (process.argv.includes('--json')) {
     console.log(JSON.stringify({ findings, acknowledgments: acks }, null, 2));
   } else {
     const errors = findings.filter((f) => f.severity === 'error').length;
@@ -49,6 +52,9 @@ function main(): void {
     for (const line of table(findings)) console.log(line);
     console.log(`\nAcknowledged (rule, on how many constructs): ${acks.length}`);
     for (const line of table(acks)) console.log(line);
+    const raw = nagFindings(withoutAcknowledgments(() => synthForNag()).result);
+    console.log(`\nWhat the packs report with no acknowledgment at all: ${raw.length}`);
+    for (const line of table(raw)) console.log(line);
   }
   if (findings.some((f) => f.severity === 'error')) process.exitCode = 1;
 }

@@ -1,10 +1,8 @@
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import type { RouteName } from '../../functions/routes';
 import { countMovement, countRefusedLogin, type MovementKind, publishMetrics } from '../metrics';
 import { parseAmountMinor } from '../money';
-import { tracer } from '../tracer';
 import type { BankContext } from './context';
 
 type BankMiddleware = MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, BankContext>;
@@ -14,11 +12,6 @@ const movementKinds: Partial<Record<RouteName, MovementKind>> = {
   'accounts.withdraw': 'withdrawal',
   'transfers.create': 'transfer',
 };
-
-/** The handler's X-Ray subsegment (a no-op outside Lambda, see shared/tracer.ts). */
-export function tracing(): BankMiddleware {
-  return captureLambdaHandler(tracer, { captureResponse: false }) as BankMiddleware;
-}
 
 /**
  * The bank's figures per request, read from the final response (after problem+json turned any
