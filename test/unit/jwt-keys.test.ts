@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { KeyRing, keyIdOf, keyRefreshMs, type LoadedKeys, unknownKidRetryMs } from '../../shared/auth/jwt-keys';
+import {
+  KeyRing,
+  keyIdOf,
+  keyRefreshMs,
+  type LoadedKeys,
+  unknownKidRetryMs,
+} from '../../shared/auth/jwt-keys';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const keyA = bytes('a'.repeat(64));
