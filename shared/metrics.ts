@@ -13,11 +13,18 @@ export type MovementKind = 'deposit' | 'withdrawal' | 'transfer';
 
 /** A completed movement of `amountMinor` cents. */
 export function countMovement(kind: MovementKind, amountMinor: bigint): void {
-  const single = metrics.singleMetric();
-  single.addDimension('kind', kind);
-  single.addMetric(bankMetricNames.movements, MetricUnit.Count, 1);
   // Metric values are doubles; cents stay exact up to 2^53 (90 trillion units of currency).
-  single.addMetric(bankMetricNames.amountMovedMinor, MetricUnit.Count, Number(amountMinor));
+  const figures = [
+    [bankMetricNames.movements, 1],
+    [bankMetricNames.amountMovedMinor, Number(amountMinor)],
+  ] as const;
+  for (const [name, value] of figures) {
+    // A single-metric logger writes at once and then forgets its dimensions: one per figure, so
+    // each carries `kind`, and `kind` stays off the request's other figures.
+    const single = metrics.singleMetric();
+    single.addDimension('kind', kind);
+    single.addMetric(name, MetricUnit.Count, value);
+  }
 }
 
 export function countPinLockout(): void {

@@ -6,8 +6,9 @@ import { verifySecret } from './auth/passwords';
 import { dbRoleOf } from './auth/policy';
 import { config } from './config';
 import { callJson, expectSuccess, type OperationResult, type Param, p } from './db/data-api';
-import { UnauthenticatedError, ValidationError } from './errors';
+import { BankError, UnauthenticatedError, ValidationError } from './errors';
 import { type HttpResult, json } from './http';
+import { countPinLockout } from './metrics';
 import type { BankContext } from './middleware/context';
 import { parseAmountMinor } from './money';
 import type { accountParams, movementBody } from './schemas';
@@ -158,7 +159,12 @@ export async function moveMoney(context: BankContext, movement: Movement): Promi
           p.int('maxAttempts', maxAttempts),
           p.json('details', movement.details),
         ],
-      );
+      ).catch((error: unknown) => {
+        // The wrong PIN that used up the last attempt: bank_pin_failed has just locked the account.
+        if (error instanceof BankError && error.code === 'INVALID_PIN' && error.extra.attemptsRemaining === 0)
+          countPinLockout();
+        throw error;
+      });
       throw new Error('bank_pin_failed returned success');
     }
     pinVerified = true;
