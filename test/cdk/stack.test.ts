@@ -760,7 +760,7 @@ describe('with real bundling', () => {
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
-  });
+  }, 180_000); // esbuild builds every function once more, on a machine shared with the other test files
 
   it('ships migrations/ inside the migrate bundle', () => {
     const assetPath = assetDirOf(logicalIdOf(fns.migrate));
