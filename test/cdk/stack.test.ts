@@ -319,10 +319,10 @@ describe('the log bucket', () => {
 });
 
 describe('functions', () => {
-  it('run Node.js 22 on arm64, without source maps at run time, with a timeout and a log group with retention', () => {
+  it('run Node.js 24 on arm64, without source maps at run time, with a timeout and a log group with retention', () => {
     for (const id of ourFnIds) {
       const props = fnProps(id);
-      expect(props.Runtime, id).toBe('nodejs22.x');
+      expect(props.Runtime, id).toBe('nodejs24.x');
       expect(props.Architectures, id).toEqual(['arm64']);
       expect(props.Handler, id).toBe('index.handler');
       expect(props.Timeout, id).toBeGreaterThan(0);
