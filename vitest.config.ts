@@ -9,6 +9,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     teardownTimeout: 20_000,
     // The SDK warns that its 2027 releases need Node 22 (Lambda runs 22); not news in every test log.
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // The bank's EMF metric lines would fill every handler test's output; test/unit/metrics.test.ts turns them on.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', POWERTOOLS_METRICS_DISABLED: 'true' },
   },
 });

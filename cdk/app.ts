@@ -1,5 +1,6 @@
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
 import { BankStack, settingsFromContext } from './bank-stack';
+import { nagPacks } from './nag';
 
 /**
  * `npx cdk synth` / `npm run deploy` / `npm run deploy:localstack` (cdk.json runs this with tsx).
@@ -14,5 +15,9 @@ new BankStack(app, settings.stackName, {
   description:
     'Secure serverless bank: HTTP API, Lambda, Aurora PostgreSQL (Data API), Object Lock audit bucket',
 });
+
+// The security review's packs (cdk-nag 3, CDK policy validation): `cdk synth` and `cdk deploy`
+// stop on any finding that is not acknowledged on its construct (npm run nag lists them).
+Validations.of(app).addPlugins(...nagPacks(app));
 
 app.synth();

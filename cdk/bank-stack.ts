@@ -5,6 +5,7 @@ import type { Construct, Node } from 'constructs';
 import { AmountError, parseAmountMinor } from '../shared/money';
 import { BankAlarms } from './constructs/alarms';
 import { BankApi } from './constructs/api';
+import { BankKey } from './constructs/bank-key';
 import { BankDatabase, databaseName } from './constructs/database';
 import { BankFunctions } from './constructs/functions';
 import { LogBucket } from './constructs/log-bucket';
@@ -135,24 +136,33 @@ export class BankStack extends Stack {
   readonly logBucket: LogBucket;
   readonly jwtSecret: secretsmanager.Secret;
   readonly alarms: BankAlarms;
+  readonly key: BankKey;
 
   constructor(scope: Construct, id: string, props: BankStackProps) {
     super(scope, id, props);
     const { settings } = props;
     const logRetention = retentionDays(settings.logRetentionDays);
 
+    this.key = new BankKey(this, 'DataKey');
     this.database = new BankDatabase(this, 'Database', {
       minCapacity: settings.dbMinCapacity,
       maxCapacity: settings.dbMaxCapacity,
+      key: this.key.key,
+      logRetention,
     });
-    this.logBucket = new LogBucket(this, 'LogBucket', { retentionDays: settings.logBucketRetentionDays });
+    this.logBucket = new LogBucket(this, 'LogBucket', {
+      retentionDays: settings.logBucketRetentionDays,
+      key: this.key.key,
+    });
 
     this.jwtSecret = new secretsmanager.Secret(this, 'JwtSigningKey', {
       description: 'HS256 signing key of the bank API access tokens',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      encryptionKey: this.key.key,
     });
 
     this.functions = new BankFunctions(this, 'Functions', {
+      key: this.key,
       database: this.database,
       logBucket: this.logBucket,
       jwt: { secret: this.jwtSecret, issuer: settings.jwtIssuer, audience: settings.jwtAudience },
@@ -171,6 +181,7 @@ export class BankStack extends Stack {
       burstLimit: settings.apiBurstLimit,
       webOrigin: settings.webOrigin,
       logRetention,
+      key: this.key.key,
     });
 
     new MigrationTrigger(this, 'Migrations', {
@@ -185,6 +196,8 @@ export class BankStack extends Stack {
     this.alarms = new BankAlarms(this, 'Alarms', {
       httpApi: this.api.httpApi,
       functions: this.functions.all,
+      deadLetters: this.functions.deadLetters,
+      key: this.key.key,
       serverErrorRatePercent: settings.api5xxAlarmPercent,
       email: settings.alarmEmail,
     });

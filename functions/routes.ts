@@ -82,8 +82,13 @@ export const routes = [
 
 export type RouteName = (typeof routes)[number]['name'];
 
-/** Functions that are not HTTP routes: deploy-time migrations and the scheduled audit sealer. */
+/**
+ * Functions that are not HTTP routes: deploy-time migrations, the scheduled audit sealer, and the
+ * Secrets Manager rotations of the database role secrets and the JWT signing key.
+ */
 export const backgroundFunctions = [
   { name: 'migrate', entry: 'migrate' },
   { name: 'audit.seal', entry: 'audit-seal' },
+  { name: 'rotate.dbSecret', entry: 'rotate-db-secret' },
+  { name: 'rotate.jwtKey', entry: 'rotate-jwt-key' },
 ] as const;

@@ -6,8 +6,9 @@ import { burnComparison, verifySecret } from './auth/passwords';
 import { dbRoleOf } from './auth/policy';
 import { config } from './config';
 import { callJson, expectSuccess, type OperationResult, type Param, p } from './db/data-api';
-import { ForbiddenError, UnauthenticatedError, ValidationError } from './errors';
+import { BankError, ForbiddenError, UnauthenticatedError, ValidationError } from './errors';
 import { baseHeaders, type HttpResult, json } from './http';
+import { countPinLockout } from './metrics';
 import type { BankContext } from './middleware/context';
 import { parseAmountMinor } from './money';
 import type { accountParams, movementBody } from './schemas';
@@ -237,9 +238,16 @@ export async function moveMoney(context: BankContext, movement: Movement): Promi
     }
     pin = movement.pin;
   }
-  return respond(
-    await runOperation(context, movement.sql, movement.params(pin, movement.otp ?? null, idemKey, idemHash)),
-  );
+  try {
+    return respond(
+      await runOperation(context, movement.sql, movement.params(pin, movement.otp ?? null, idemKey, idemHash)),
+    );
+  } catch (error) {
+    // The wrong PIN that used up the last attempt: the database has just locked the account.
+    if (error instanceof BankError && error.code === 'INVALID_PIN' && error.extra.attemptsRemaining === 0)
+      countPinLockout();
+    throw error;
+  }
 }
 
 /**

@@ -2,10 +2,13 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { bankMetricNames, bankMetricsNamespace, bankServiceName } from '../../shared/metrics-names';
 import type { BankFunction } from './bank-function';
 
 /**
@@ -28,6 +31,10 @@ export const dataApiErrorMetricName = 'DataApiErrors';
 export interface BankAlarmsProps {
   readonly httpApi: apigw.HttpApi;
   readonly functions: readonly BankFunction[];
+  /** The dead-letter queue of the asynchronous functions and the sealer schedule. */
+  readonly deadLetters: sqs.IQueue;
+  /** The bank's key: encrypts the topic (CloudWatch alarms may use it through the key policy). */
+  readonly key: kms.IKey;
   /** Percentage of requests answered 5xx over 5 minutes that raises the alarm. */
   readonly serverErrorRatePercent: number;
   /** Optional address subscribed to the alarm topic (confirm the subscription e-mail). */
@@ -47,7 +54,11 @@ export class BankAlarms extends Construct {
   constructor(scope: Construct, id: string, props: BankAlarmsProps) {
     super(scope, id);
     const period = Duration.minutes(5);
-    this.topic = new sns.Topic(this, 'Topic', { displayName: 'Bank alarms', enforceSSL: true });
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: 'Bank alarms',
+      enforceSSL: true,
+      masterKey: props.key,
+    });
     if (props.email) this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
 
     const requests = props.httpApi.metricCount({ period, statistic: cloudwatch.Stats.SUM });
@@ -104,6 +115,41 @@ export class BankAlarms extends Construct {
       }),
       { threshold: 1, description: 'Data API calls failed (logged errorName of an RDS Data API exception)' },
     );
+
+    this.add(
+      'DeadLetters',
+      props.deadLetters.metricApproximateNumberOfMessagesVisible({
+        period,
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      {
+        threshold: 1,
+        description:
+          'An audit seal run or a secret rotation failed for good (its event is in the dead-letter queue): the seal chain or a rotation is behind until an operator acts',
+      },
+    );
+
+    // The bank's own figures (EMF, shared/metrics.ts) that an operator must act on.
+    const bankMetric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: bankMetricsNamespace,
+        metricName,
+        dimensionsMap: { service: bankServiceName },
+        period,
+        statistic: cloudwatch.Stats.SUM,
+      });
+    this.add('PinLockouts', bankMetric(bankMetricNames.pinLockouts), {
+      threshold: 1,
+      description:
+        'An account was locked after too many wrong PINs: a customer needs a teller, or someone is guessing PINs',
+    });
+    this.add('RefusedLogins', bankMetric(bankMetricNames.refusedLogins), {
+      threshold: 50,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      description:
+        'At least 50 refused logins in each of two five-minute periods: password guessing or credential stuffing',
+    });
   }
 
   private add(

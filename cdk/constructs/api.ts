@@ -2,8 +2,11 @@ import { Duration } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { isPublic } from '../../shared/auth/policy';
+import { acknowledge } from '../nag';
 import { pascalCase } from './database';
 import type { RouteFunction } from './functions';
 
@@ -15,6 +18,8 @@ export interface BankApiProps {
   /** The browser origin allowed by CORS (e.g. `https://bank.example.com`); none: no CORS at all. */
   readonly webOrigin?: string;
   readonly logRetention: logs.RetentionDays;
+  /** The bank's key: encrypts the access log group. */
+  readonly key: kms.IKey;
 }
 
 /** One JSON line per request in the access log group. */
@@ -75,7 +80,10 @@ export class BankApi extends Construct {
             },
     });
 
-    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention });
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      encryptionKey: props.key,
+    });
     this.stage = new apigw.HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
       stageName: '$default',
@@ -88,13 +96,21 @@ export class BankApi extends Construct {
     });
 
     for (const { route, fn } of props.routes) {
-      this.httpApi.addRoutes({
+      const [httpRoute] = this.httpApi.addRoutes({
         path: route.path,
         methods: [methodOf[route.method]],
         integration: new HttpLambdaIntegration(`${pascalCase(route.name)}Integration`, fn, {
           payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
         }),
       });
+      if (httpRoute === undefined) throw new Error(`no route created for ${route.name}`);
+      acknowledge(
+        httpRoute,
+        'AwsSolutions-APIG4',
+        isPublic(route.name)
+          ? `${route.method} ${route.path} is public by design (${route.name}: health check, the OpenAPI document, or the login that issues tokens); the login is rate-limited per user and per address in the database.`
+          : `${route.method} ${route.path}: the function verifies the bearer token (HS256, iss, aud, exp, explicit algorithm list) before anything else, and its role must be allowed the route by the RBAC policy (shared/auth/policy.ts) and, again, by the database role's grants. An HTTP API JWT authorizer accepts only asymmetric (JWKS) tokens, and a Lambda authorizer would add a second cold start and invocation to every request for the same check.`,
+      );
     }
   }
 

@@ -1,16 +1,31 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { backgroundFunctions, type RouteDef, type RouteName, routes } from '../../functions/routes';
 import type { DbRole } from '../../shared/auth/db-roles';
 import { dbRolesFor } from '../../shared/auth/policy';
+import { acknowledge } from '../nag';
 import { type BankEnvironment, type BankEnvKey, BankFunction } from './bank-function';
+import type { BankKey } from './bank-key';
 import { type BankDatabase, databaseName, grantSecretValues, pascalCase } from './database';
 import type { LogBucket } from './log-bucket';
+
+/**
+ * Rotation intervals. Database role passwords: every 30 days (each rotation wakes a paused
+ * database once). JWT signing key: every 30 days; a function verifies tokens signed with the
+ * previous key until they expire (15 minutes plus the 5-minute key refresh, jwt-keys.ts).
+ */
+export const dbSecretRotationDays = 30;
+export const jwtKeyRotationDays = 30;
+
+const rotationWildcardNote =
+  'So has secretsmanager:GetRandomPassword, which CDK grants every rotation function and which acts on no resource.';
 
 /** The environment variable that carries each role's secret ARN. */
 export const secretEnvKey: Readonly<Record<DbRole, BankEnvKey>> = {
@@ -33,6 +48,7 @@ export interface JwtSettings {
 }
 
 export interface BankFunctionsProps {
+  readonly key: BankKey;
   readonly database: BankDatabase;
   readonly logBucket: LogBucket;
   readonly jwt: JwtSettings;
@@ -65,12 +81,34 @@ export class BankFunctions extends Construct {
   readonly routeFunctions: readonly RouteFunction[];
   readonly migrate: BankFunction;
   readonly auditSeal: BankFunction;
+  readonly rotateDbSecret: BankFunction;
+  readonly rotateJwtKey: BankFunction;
+  /** Where Lambda and EventBridge put the asynchronous events they gave up on (alarmed). */
+  readonly deadLetters: sqs.Queue;
   /** Every function of the stack, for alarms. */
   readonly all: readonly BankFunction[];
 
   constructor(scope: Construct, id: string, props: BankFunctionsProps) {
     super(scope, id);
-    const { database, jwt, logRetention } = props;
+    const { database, jwt, logRetention, key } = props;
+    // SSE-SQS, not the bank's key: the queue holds only schedule and rotation events (ids and
+    // ARNs, no customer data), and EventBridge and Lambda write to it without a key grant.
+    this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledge(
+      this.deadLetters,
+      'AwsSolutions-SQS3',
+      'This queue is the dead-letter queue (of the sealer schedule and of the asynchronous functions); a dead-letter queue of its own would have nothing to receive.',
+    );
+    acknowledge(
+      this.deadLetters,
+      'Serverless-SQSRedrivePolicy',
+      'This queue is the dead-letter queue; nothing consumes it automatically, an operator reads it when its alarm fires.',
+    );
     const dbEnv = { BANK_DB_CLUSTER_ARN: database.cluster.clusterArn, BANK_DB_NAME: databaseName };
 
     this.routeFunctions = routes.map((route) => {
@@ -93,14 +131,19 @@ export class BankFunctions extends Construct {
         description: `${route.method} ${route.path} (${route.name})`,
         environment,
         logRetention,
+        key: key.key,
+        invocation: { kind: 'sync', by: 'API Gateway' },
       });
       if (secrets.length > 0) database.grantDataApi(fn, secrets);
       if (tokens) grantSecretValues(fn, [jwt.secret]);
+      if (secrets.length > 0 || tokens) key.grantSecretDecrypt(fn);
       return { route, fn };
     });
 
     let migrate: BankFunction | undefined;
     let auditSeal: BankFunction | undefined;
+    let rotateDbSecret: BankFunction | undefined;
+    let rotateJwtKey: BankFunction | undefined;
     for (const background of backgroundFunctions) {
       switch (background.name) {
         case 'migrate':
@@ -109,17 +152,32 @@ export class BankFunctions extends Construct {
         case 'audit.seal':
           auditSeal = this.auditSealFunction(background.entry, props);
           break;
+        case 'rotate.dbSecret':
+          rotateDbSecret = this.rotateDbSecretFunction(background.entry, props);
+          break;
+        case 'rotate.jwtKey':
+          rotateJwtKey = this.rotateJwtKeyFunction(background.entry, props);
+          break;
         default:
           throw new Error(
             `background function ${JSON.stringify(background)} has no wiring in cdk/constructs/functions.ts`,
           );
       }
     }
-    if (!migrate || !auditSeal)
-      throw new Error('functions/routes.ts must declare the migrate and audit.seal functions');
+    if (!migrate || !auditSeal || !rotateDbSecret || !rotateJwtKey)
+      throw new Error(
+        'functions/routes.ts must declare the migrate, audit.seal, rotate.dbSecret and rotate.jwtKey functions',
+      );
     this.migrate = migrate;
     this.auditSeal = auditSeal;
-    this.all = [...this.routeFunctions.map((r) => r.fn), migrate, auditSeal];
+    this.rotateDbSecret = rotateDbSecret;
+    this.rotateJwtKey = rotateJwtKey;
+    this.all = [...this.routeFunctions.map((r) => r.fn), migrate, auditSeal, rotateDbSecret, rotateJwtKey];
+  }
+
+  /** Where an asynchronous function's failed events go. */
+  private get onFailure(): destinations.SqsDestination {
+    return new destinations.SqsDestination(this.deadLetters);
   }
 
   /** Deploy-time migrations: runs as the master user and sets each role's password from its secret. */
@@ -142,6 +200,8 @@ export class BankFunctions extends Construct {
         'Applies migrations/ through the Data API and sets the role passwords (deploy-time trigger)',
       environment,
       logRetention: props.logRetention,
+      key: props.key.key,
+      invocation: { kind: 'sync', by: 'the deploy-time trigger, request-response' },
       // A paused cluster takes a few seconds to resume; the whole run stays well under this.
       timeout: Duration.minutes(5),
       memorySize: 512,
@@ -155,6 +215,7 @@ export class BankFunctions extends Construct {
       database.roleSecrets.bank_auth,
       database.auditorSecret,
     ]);
+    props.key.grantSecretDecrypt(fn);
     return fn;
   }
 
@@ -177,18 +238,118 @@ export class BankFunctions extends Construct {
         BANK_AUDIT_TRAFFIC_LOOKBACK_MIN: String(props.auditSealInterval.toMinutes() + 5),
       },
       logRetention: props.logRetention,
+      key: props.key.key,
+      invocation: { kind: 'async', onFailure: this.onFailure },
       timeout: Duration.minutes(2),
       memorySize: 512,
     });
     database.grantDataApi(fn, [database.roleSecrets.bank_admin]);
-    logBucket.grantSealWriter(fn);
+    props.key.grantSecretDecrypt(fn);
+    logBucket.grantSealWriter(fn.functionRole);
     // The traffic check before any database call; GetMetricData has no resource-level scope.
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
     new events.Rule(this, 'AuditSealSchedule', {
       description: 'Runs the audit sealer',
       schedule: events.Schedule.rate(props.auditSealInterval),
-      targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
+      // An event EventBridge could not deliver (throttled, function missing) lands in the DLQ.
+      targets: [new targets.LambdaFunction(fn, { retryAttempts: 2, deadLetterQueue: this.deadLetters })],
     });
     return fn;
   }
+
+  /**
+   * Rotates every database role secret (one function for the list of roles in
+   * shared/auth/db-roles.ts) over the Data API as the schema owner, proving each new password
+   * through a probe secret before AWSCURRENT moves.
+   */
+  private rotateDbSecretFunction(entry: string, props: BankFunctionsProps): BankFunction {
+    const { database, key } = props;
+    const probe = new secretsmanager.Secret(this, 'RotationProbe', {
+      description:
+        'Scratch secret of the database password rotation: holds a pending role login for the seconds its test takes, then a value that opens nothing',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ cleared: true }),
+        generateStringKey: 'nonce',
+      },
+      encryptionKey: key.key,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    acknowledge(
+      probe,
+      'AwsSolutions-SMG4',
+      'Not a credential at rest: the rotation function writes a pending role login into it only for the seconds its test takes and then overwrites it with a value that opens nothing; the credential itself rotates in its own secret.',
+    );
+    const fn = new BankFunction(this, 'RotateDbSecret', {
+      entry,
+      description:
+        'Secrets Manager rotation of the database role secrets, over the Data API as the schema owner',
+      environment: {
+        BANK_DB_CLUSTER_ARN: database.cluster.clusterArn,
+        BANK_DB_NAME: databaseName,
+        BANK_DB_MASTER_SECRET_ARN: database.masterSecret.secretArn,
+        BANK_DB_ROTATION_PROBE_SECRET_ARN: probe.secretArn,
+      },
+      logRetention: props.logRetention,
+      key: key.key,
+      invocation: { kind: 'async', onFailure: this.onFailure },
+      wildcardNote: rotationWildcardNote,
+      timeout: Duration.minutes(2),
+      memorySize: 256,
+    });
+    database.grantDataApi(fn, [database.masterSecret, probe]);
+    key.grantSecretDecrypt(fn);
+    grantSecretWrite(fn, [probe], key);
+    // addRotationSchedule grants the function what rotating the secret takes (read, stage and
+    // write its versions; the key through the secret) and lets Secrets Manager invoke it.
+    for (const [role, secret] of Object.entries(database.roleSecrets)) {
+      secret.addRotationSchedule(`${pascalCase(role)}Rotation`, {
+        rotationLambda: fn,
+        automaticallyAfter: Duration.days(dbSecretRotationDays),
+        rotateImmediatelyOnUpdate: false,
+      });
+    }
+    return fn;
+  }
+
+  /** Rotates the JWT signing key; the functions accept the previous key until its tokens expire. */
+  private rotateJwtKeyFunction(entry: string, props: BankFunctionsProps): BankFunction {
+    const fn = new BankFunction(this, 'RotateJwtKey', {
+      entry,
+      description: 'Secrets Manager rotation of the JWT signing key',
+      environment: {},
+      logRetention: props.logRetention,
+      key: props.key.key,
+      invocation: { kind: 'async', onFailure: this.onFailure },
+      wildcardNote: rotationWildcardNote,
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+    });
+    props.jwt.secret.addRotationSchedule('Rotation', {
+      rotationLambda: fn,
+      automaticallyAfter: Duration.days(jwtKeyRotationDays),
+      rotateImmediatelyOnUpdate: false,
+    });
+    return fn;
+  }
+}
+
+/** PutSecretValue on `secrets`, and the key to encrypt them through Secrets Manager. */
+function grantSecretWrite(fn: BankFunction, secrets: readonly secretsmanager.ISecret[], key: BankKey): void {
+  if (secrets.length > 0) {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:PutSecretValue'],
+        resources: secrets.map((s) => s.secretArn),
+      }),
+    );
+  }
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [key.key.keyArn],
+      conditions: {
+        StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(fn).region}.amazonaws.com` },
+      },
+    }),
+  );
 }

@@ -10,6 +10,7 @@ import { authenticate } from './authenticate';
 import { authorize } from './authorize';
 import type { BankContext } from './context';
 import { jsonBody } from './json-body';
+import { bankMetrics } from './observability';
 import { problemErrors } from './problem-errors';
 import { requestContext } from './request-context';
 import { validate } from './validate';
@@ -18,7 +19,7 @@ type BankMiddleware = MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResul
 
 /**
  * The one middleware stack, in one place. Order of `before` (and reverse for after/onError):
- * request id + logging → security headers → problem+json errors → authentication → audit →
+ * the bank's metrics (read the final response) → request id + logging → security headers → problem+json errors → authentication → audit →
  * RBAC → JSON body → validation → handler core.
  * Authentication and RBAC run before the body is read (DESIGN.md lists body parsing first): an
  * anonymous or forbidden caller learns nothing about the body it sent, and a malformed body
@@ -31,6 +32,7 @@ export function bankStack(route: RouteName, options: { readonly database?: boole
   const spec = routeSpecs[route];
   const usesDatabase = options.database ?? true;
   const stack: BankMiddleware[] = [
+    bankMetrics(route),
     requestContext(route),
     httpSecurityHeaders() as BankMiddleware,
     problemErrors(),
