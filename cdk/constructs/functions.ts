@@ -242,6 +242,8 @@ export class BankFunctions extends Construct {
       invocation: { kind: 'async', onFailure: this.onFailure },
       timeout: Duration.minutes(2),
       memorySize: 512,
+      wildcardNote:
+        'cloudwatch:GetMetricData (the traffic check that lets an idle Aurora sleep) has no resource-level permissions either; it reads metrics only.',
     });
     database.grantDataApi(fn, [database.roleSecrets.bank_admin]);
     props.key.grantSecretDecrypt(fn);

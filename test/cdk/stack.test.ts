@@ -603,10 +603,15 @@ describe('the audit sealer', () => {
       BANK_AUDIT_TRAFFIC_LOOKBACK_MIN: '6',
     });
     expect(secretResourcesOf(id)).toEqual([roleSecretIds.bank_admin]);
-    expect(
-      statementsOfRole(roleOf(id)).filter((st) => asArray(st.Action).includes('cloudwatch:GetMetricData')),
-    ).toEqual([
-      expect.objectContaining({ Action: 'cloudwatch:GetMetricData', Effect: 'Allow', Resource: '*' }),
+    // GetMetricData has no resource-level scope; CDK merges it with active tracing's X-Ray actions.
+    const traffic = statementsOfRole(roleOf(id)).filter((st) =>
+      asArray(st.Action).includes('cloudwatch:GetMetricData'),
+    );
+    expect(traffic).toEqual([expect.objectContaining({ Effect: 'Allow', Resource: '*' })]);
+    expect(asArray(traffic[0]?.Action).sort()).toEqual([
+      'cloudwatch:GetMetricData',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
     ]);
   });
 });
@@ -745,8 +750,9 @@ describe('settings from context', () => {
         env.BANK_APPROVAL_AMOUNT === '10000.00'
       );
     });
-    // Every route function and the migrate function; the audit sealer needs none.
-    expect(withSettings.length).toBe(functions.length - 1);
+    // Every route function and the migrate function; the audit sealer and the two secret
+    // rotation functions need none.
+    expect(withSettings.length).toBe(functions.length - 3);
     expect(
       withSettings.some((f) => String(f.Properties?.Description ?? '').startsWith('Applies migrations/')),
     ).toBe(true);
