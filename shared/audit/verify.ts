@@ -45,6 +45,12 @@ const headerSchema = z.object({
   xmax: z.string().check(z.regex(/^\d+$/)),
   auditSeqHigh: z.number(),
   historySeqHigh: z.number(),
+  /**
+   * The sealer's own transaction id, taken after the seq high-water marks were read: every
+   * transaction that had drawn a seq up to them has a lower id. Absent from batches sealed
+   * before it was recorded; for those the snapshot's xmax stands in.
+   */
+  seqHighXid: z.optional(z.string().check(z.regex(/^\d+$/))),
   complete: z.boolean(),
 });
 type Header = z.infer<typeof headerSchema>;
@@ -227,8 +233,12 @@ export async function verifySeals(bucket: LogBucket, db: DbState): Promise<Verif
   const now = Date.parse(db.now);
   const byBatch = new Map(batches.map((b) => [b.batchNo, b]));
   const complete = batches.filter((b) => b.header.complete);
-  // Snapshots only move forward, so both bounds are sorted with the batches: binary searches.
-  const xmaxes = batches.map((b) => BigInt(b.header.xmax));
+  // Snapshots and the sealer's transaction ids only move forward, so both bounds are sorted with
+  // the batches: binary searches.
+  // Not the snapshot's xmax where the batch has seqHighXid: xmax is the newest finished
+  // transaction plus one, and a transaction still running then (after a crash restart, every
+  // one) can hold an id at or above it with a seq within the marks, drawn before they were read.
+  const seqHighXids = batches.map((b) => BigInt(b.header.seqHighXid ?? b.header.xmax));
   const xmins = complete.map((b) => BigInt(b.header.xmin));
   /** Index of the first element > value in an ascending list. */
   const firstAbove = (sorted: readonly bigint[], value: bigint): number => {
@@ -261,9 +271,10 @@ export async function verifySeals(bucket: LogBucket, db: DbState): Promise<Verif
       sealedIn === undefined ? now : Date.parse(byBatch.get(sealedIn)?.header.sealedAt ?? db.now);
     if (Date.parse(createdAt) > judgedAt + futureSlackMs)
       reasons.push(`it is dated in the future (${createdAt}${sealedIn === undefined ? '' : ' when sealed'})`);
-    // The last batch sealed before this row's transaction began: the row's seq must be newer
-    // than every seq handed out by then (its transaction id is taken before its seq).
-    const before = batches[firstAbove(xmaxes, xid) - 1];
+    // The last batch whose seq high-water marks were read before this row's transaction took
+    // its id: the row's seq must be newer than every seq handed out by then (its transaction id
+    // is taken before its seq).
+    const before = batches[firstAbove(seqHighXids, xid) - 1];
     const seqHigh = before
       ? BigInt(kind === 'audit' ? before.header.auditSeqHigh : before.header.historySeqHigh)
       : 0n;
