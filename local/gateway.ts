@@ -7,6 +7,7 @@ import { createContext, type FunctionIdentity, functionIdentity } from './gatewa
 import { decodeHttpApiPath, toApiGatewayEvent } from './gateway/event';
 import { type HttpResponse, MalformedResultError, toHttpResponse } from './gateway/result';
 import { createRouter } from './gateway/router';
+import type { StaticHandler } from './static';
 
 /**
  * The local stand-in for API Gateway (HTTP API, payload format 2.0): every request becomes the
@@ -35,6 +36,8 @@ export interface GatewayOptions {
   readonly stage?: string; // default '$default'
   readonly apiId?: string; // default 'local'
   readonly functionTimeoutMs?: number; // default 29_000 (API Gateway's integration timeout) -> 503/504 problem+json when exceeded
+  /** Serves what is not the API's (the web console, local/static.ts); returns true when it answered. */
+  readonly staticFiles?: StaticHandler;
 }
 
 export interface Gateway {
@@ -108,6 +111,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<void> {
+    if (options.staticFiles && (await options.staticFiles(req, res))) return;
     const requestId = randomUUID();
     const now = new Date();
     // API Gateway's own request id header, plus the one our API promises on every response.

@@ -3,6 +3,7 @@ import { type DbRole, dbRoles } from '../shared/auth/db-roles';
 import { type DataApiServer, type DbCredentials, startDataApiServer } from './data-api/server';
 import { startDataApiServerThread } from './data-api/thread';
 import { type Gateway, startGateway } from './gateway';
+import { staticFiles } from './static';
 
 /**
  * The request path of the cloud, on one machine: an API Gateway-style HTTP gateway invoking the
@@ -70,6 +71,8 @@ export async function startServices(options: ServicesOptions): Promise<Services>
       routes,
       host: options.host ?? '127.0.0.1',
       ...(options.port !== undefined ? { port: options.port } : {}),
+      // The web console and the API reference (/console/, /docs), on the API's origin.
+      staticFiles: staticFiles(),
     });
   } catch (error) {
     await dataApi.close();

@@ -303,7 +303,6 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       description:
         'Customers, tellers and admins on one HTTPS API. Money is a decimal string with two fraction digits; errors are `application/problem+json` with a stable `code`.',
     },
-    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     servers: [{ url: '/', description: 'The origin that serves this document' }],
     components: {
       schemas: components.schemas,
