@@ -13,6 +13,7 @@ export function BalanceChart({ entries }: { readonly entries: readonly Entry[] }
   const points = [...entries]
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
     .map((e) => ({
+      id: e.entryId,
       t: Date.parse(e.createdAt),
       cents: toCents(e.balanceAfter) ?? 0n,
       label: e.balanceAfter,
