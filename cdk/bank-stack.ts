@@ -4,6 +4,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct, Node } from 'constructs';
 import { BankAlarms } from './constructs/alarms';
 import { BankApi } from './constructs/api';
+import { ConsoleDistribution } from './constructs/console';
 import { BankDatabase, databaseName } from './constructs/database';
 import { BankFunctions } from './constructs/functions';
 import { LogBucket } from './constructs/log-bucket';
@@ -27,6 +28,8 @@ export interface BankSettings {
   readonly auditSealIntervalMinutes: number;
   readonly api5xxAlarmPercent: number;
   readonly alarmEmail?: string;
+  /** WAF web ACL (scope CLOUDFRONT, us-east-1) for the console's CloudFront distribution. */
+  readonly consoleWebAclArn?: string;
 }
 
 export const defaultSettings: BankSettings = {
@@ -51,6 +54,9 @@ export const outputKeys = {
   dbMasterSecretArn: 'DbMasterSecretArn',
   logBucketName: 'LogBucketName',
   alarmTopicArn: 'AlarmTopicArn',
+  consoleUrl: 'ConsoleUrl',
+  consoleBucketName: 'ConsoleBucketName',
+  consoleDistributionId: 'ConsoleDistributionId',
 } as const;
 
 /** Reads and validates the settings from CDK context, falling back to the defaults. */
@@ -90,6 +96,7 @@ export function settingsFromContext(node: Node): BankSettings {
     ),
     api5xxAlarmPercent: num('api5xxAlarmPercent', defaultSettings.api5xxAlarmPercent, 0.1, 100, 0.1),
     alarmEmail: text('alarmEmail'),
+    consoleWebAclArn: text('consoleWebAclArn'),
   };
   if (settings.dbMinCapacity > settings.dbMaxCapacity) {
     throw new Error('context dbMinCapacity must not exceed dbMaxCapacity');
@@ -113,6 +120,7 @@ export class BankStack extends Stack {
   readonly logBucket: LogBucket;
   readonly jwtSecret: secretsmanager.Secret;
   readonly alarms: BankAlarms;
+  readonly console: ConsoleDistribution;
 
   constructor(scope: Construct, id: string, props: BankStackProps) {
     super(scope, id, props);
@@ -159,6 +167,12 @@ export class BankStack extends Stack {
       email: settings.alarmEmail,
     });
 
+    // The console and the API on one origin: CloudFront in front of the HTTP API and the console bucket.
+    this.console = new ConsoleDistribution(this, 'Console', {
+      httpApi: this.api.httpApi,
+      ...(settings.consoleWebAclArn ? { webAclArn: settings.consoleWebAclArn } : {}),
+    });
+
     new CfnOutput(this, outputKeys.apiUrl, { value: this.api.url, description: 'Base URL of the bank API' });
     new CfnOutput(this, outputKeys.dbClusterArn, { value: this.database.cluster.clusterArn });
     new CfnOutput(this, outputKeys.dbName, { value: databaseName });
@@ -168,6 +182,14 @@ export class BankStack extends Stack {
     });
     new CfnOutput(this, outputKeys.logBucketName, { value: this.logBucket.bucket.bucketName });
     new CfnOutput(this, outputKeys.alarmTopicArn, { value: this.alarms.topic.topicArn });
+    new CfnOutput(this, outputKeys.consoleUrl, {
+      value: `${this.console.url}/console/`,
+      description: 'The web console (the API answers on the same origin)',
+    });
+    new CfnOutput(this, outputKeys.consoleBucketName, { value: this.console.bucket.bucketName });
+    new CfnOutput(this, outputKeys.consoleDistributionId, {
+      value: this.console.distribution.distributionId,
+    });
   }
 }
 

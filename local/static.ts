@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { consoleCsp } from '../web/csp';
 
 /**
  * The web console and the API reference, as CloudFront serves them in the cloud: `/console/*`
@@ -11,18 +12,7 @@ import { fileURLToPath } from 'node:url';
  * `/` redirected to the console for a browser. Everything else is the API's.
  */
 
-/** The console's Content-Security-Policy; cdk/constructs/console.ts sends the same. */
-export const consoleCsp = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "object-src 'none'",
-].join('; ');
+export { consoleCsp };
 
 export const defaultWebRoot = fileURLToPath(new URL('../web/dist/', import.meta.url));
 

@@ -167,7 +167,8 @@ describe('resource counts', () => {
     // master + one per database role + the JWT signing key
     template.resourceCountIs('AWS::SecretsManager::Secret', 1 + dbRoles.length + 1);
     template.resourceCountIs('AWS::SecretsManager::SecretTargetAttachment', 1 + dbRoles.length);
-    template.resourceCountIs('AWS::S3::Bucket', 1);
+    // The log bucket, and the console's bucket and its CloudFront access-log bucket.
+    template.resourceCountIs('AWS::S3::Bucket', 3);
     template.resourceCountIs('Custom::Trigger', 1);
     template.resourceCountIs('AWS::Events::Rule', 1);
     template.resourceCountIs('AWS::SNS::Topic', 1);
@@ -493,7 +494,17 @@ describe('the HTTP API', () => {
 
   it('outputs the API URL and what admin:create needs', () => {
     expect(Object.keys(json.Outputs ?? {}).sort()).toEqual(
-      ['AlarmTopicArn', 'ApiUrl', 'DbClusterArn', 'DbMasterSecretArn', 'DbName', 'LogBucketName'].sort(),
+      [
+        'AlarmTopicArn',
+        'ApiUrl',
+        'ConsoleBucketName',
+        'ConsoleDistributionId',
+        'ConsoleUrl',
+        'DbClusterArn',
+        'DbMasterSecretArn',
+        'DbName',
+        'LogBucketName',
+      ].sort(),
     );
     expect(json.Outputs?.DbMasterSecretArn?.Value).toEqual({ Ref: masterSecretId });
   });
