@@ -54,6 +54,7 @@ function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly ini
   const [receipt, setReceipt] = useState<Receipt | undefined>(undefined);
   const [errors, setErrors, clearErrors] = useFormErrors();
   const idempotencyKey = useRef<string | undefined>(undefined);
+  const inFlight = useRef(false);
 
   const own = useQuery({
     queryKey: ['accounts', 'own'],
@@ -135,7 +136,15 @@ function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly ini
 
   function confirm(event: FormEvent) {
     event.preventDefault();
-    if (!send.isPending) send.mutate();
+    // A second click before React re-renders the disabled button: ignored here, and were it
+    // sent, it would carry the same Idempotency-Key and be replayed, not moved again.
+    if (inFlight.current) return;
+    inFlight.current = true;
+    send.mutate(undefined, {
+      onSettled: () => {
+        inFlight.current = false;
+      },
+    });
   }
 
   const title = titles[kind];
