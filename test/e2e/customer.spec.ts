@@ -15,14 +15,18 @@ test.beforeAll(async ({}, testInfo) => {
   const bank = bankOf(testInfo);
   const admin = await bank.login('admin', adminPassword);
   const user = await bank.ok('POST', '/users', admin, { ...customer, role: 'customer' });
-  main = String((await bank.ok('POST', '/accounts', admin, { ownerId: user.id, name: 'Main', pin: '4826' })).accountNo);
+  main = String(
+    (await bank.ok('POST', '/accounts', admin, { ownerId: user.id, name: 'Main', pin: '4826' })).accountNo,
+  );
   savings = String(
     (await bank.ok('POST', '/accounts', admin, { ownerId: user.id, name: 'Savings', pin: '5937' })).accountNo,
   );
   await bank.ok('POST', `/accounts/${main}/deposit`, admin, { amount: '500.00', memo: 'Opening deposit' });
 });
 
-test('customer: accounts, history and chart, a transfer with review, PIN and receipt', async ({ page }, testInfo) => {
+test('customer: accounts, history and chart, a transfer with review, PIN and receipt', async ({
+  page,
+}, testInfo) => {
   const bank = bankOf(testInfo);
   await signIn(page, customer.username, customer.password, true);
   await expect(page).toHaveURL(/\/console\/accounts$/);
@@ -88,10 +92,15 @@ test('customer: accounts, history and chart, a transfer with review, PIN and rec
     ['DEPOSIT', '500.00', '500.00', null, 'Opening deposit'],
   ]);
   const incoming = await bank.items(`/accounts/${savings}/history`, token);
-  expect(incoming.map((e) => [e.type, e.amount, e.balanceAfter])).toEqual([['TRANSFER_IN', '120.50', '120.50']]);
+  expect(incoming.map((e) => [e.type, e.amount, e.balanceAfter])).toEqual([
+    ['TRANSFER_IN', '120.50', '120.50'],
+  ]);
   // The audit trail: the refused attempts and exactly one transfer.
   const admin = await bank.login('admin', adminPassword);
-  const events = await bank.items(`/audit-logs?actor=${customer.username}&action=transfers.create&limit=100`, admin);
+  const events = await bank.items(
+    `/audit-logs?actor=${customer.username}&action=transfers.create&limit=100`,
+    admin,
+  );
   const moved = events.filter(
     (e: Json) => e.outcome === 'success' && (e.details as Json).idempotencyKeyReplay === undefined,
   );

@@ -24,11 +24,11 @@ export const test = base.extend<{ problems: PageProblems }>({
   },
   page: async ({ page, problems }, use, testInfo) => {
     await page.exposeFunction('__reportCspViolation', (text: string) => problems.csp.push(text));
-    await page.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => {
-        const report = (window as unknown as { __reportCspViolation: (t: string) => void }).__reportCspViolation;
-        report(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`);
-      });
+    // A file-less init script runs before the page's own, outside its CSP.
+    await page.addInitScript({
+      content: `document.addEventListener('securitypolicyviolation', (e) => {
+        window.__reportCspViolation(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' (' + e.sourceFile + ':' + e.lineNumber + ')');
+      });`,
     });
     page.on('console', (message) => {
       const text = message.text();
@@ -52,7 +52,10 @@ export async function checkPage(page: Page, name: string, testInfo: TestInfo): P
   const violations = results.violations.map(
     (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
   );
-  testInfo.annotations.push({ type: 'axe', description: `${name}: ${results.violations.length} violations, ${results.passes.length} rules passed` });
+  testInfo.annotations.push({
+    type: 'axe',
+    description: `${name}: ${results.violations.length} violations, ${results.passes.length} rules passed`,
+  });
   expect(violations, `axe violations on ${name}`).toEqual([]);
   mkdirSync(screenshotDir, { recursive: true });
   await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
@@ -64,7 +67,12 @@ export const adminPassword = process.env.BANK_E2E_ADMIN_PASSWORD ?? '';
 export class Bank {
   constructor(private readonly baseURL: string) {}
 
-  async call(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: Json }> {
+  async call(
+    method: string,
+    path: string,
+    token?: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Json }> {
     const response = await fetch(`${this.baseURL}${path}`, {
       method,
       headers: {
@@ -101,7 +109,12 @@ export function bankOf(testInfo: TestInfo): Bank {
 }
 
 /** Signs in through the form; `keyboard` does it with the keyboard alone. */
-export async function signIn(page: Page, username: string, password: string, keyboard = false): Promise<void> {
+export async function signIn(
+  page: Page,
+  username: string,
+  password: string,
+  keyboard = false,
+): Promise<void> {
   await page.goto('/');
   await expect(page.getByRole('heading', { name: 'Sign in to the bank' })).toBeVisible();
   if (keyboard) {
