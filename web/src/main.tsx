@@ -7,12 +7,9 @@ import { ApiProblem } from './api/client';
 import { Layout } from './components/Layout';
 import { AccountPage } from './pages/Account';
 import { AccountsPage } from './pages/Accounts';
-import { AuditPage } from './pages/Audit';
-import { CustomersPage } from './pages/Customers';
 import { HomePage, NotFoundPage } from './pages/Home';
 import { LoginPage } from './pages/Login';
 import { DepositPage, TransferPage, WithdrawPage } from './pages/Move';
-import { UsersPage } from './pages/Users';
 import { SessionProvider, useSession } from './session';
 import './styles.css';
 
@@ -60,9 +57,19 @@ const router = createBrowserRouter(
                 { path: 'accounts/:accountNo/deposit', element: <DepositPage /> },
                 { path: 'accounts/:accountNo/withdraw', element: <WithdrawPage /> },
                 { path: 'transfer', element: <TransferPage /> },
-                { path: 'customers', element: <CustomersPage /> },
-                { path: 'users', element: <UsersPage /> },
-                { path: 'audit', element: <AuditPage /> },
+                // Staff screens load on first use: a customer's browser never fetches them.
+                {
+                  path: 'customers',
+                  lazy: async () => ({ Component: (await import('./pages/Customers')).CustomersPage }),
+                },
+                {
+                  path: 'users',
+                  lazy: async () => ({ Component: (await import('./pages/Users')).UsersPage }),
+                },
+                {
+                  path: 'audit',
+                  lazy: async () => ({ Component: (await import('./pages/Audit')).AuditPage }),
+                },
                 { path: '*', element: <NotFoundPage /> },
               ],
             },

@@ -9,6 +9,7 @@ import { Money } from '../components/Money';
 import { Pager, useCursorPages } from '../components/Pager';
 import { toFormErrors, useFormErrors } from '../problem-form';
 import { useSession } from '../session';
+import { useTitle } from '../title';
 
 const entryTypes: Readonly<Record<Entry['type'], string>> = {
   DEPOSIT: 'Deposit',
@@ -22,6 +23,7 @@ const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeS
 /** One account: balance, actions, the ledger with its running balance, and the chart. */
 export function AccountPage() {
   const { accountNo = '' } = useParams();
+  useTitle(`Account ${accountNo}`);
   const { user } = useSession();
   const staff = user?.role !== 'customer';
   const caps = useCapabilities();

@@ -7,9 +7,11 @@ import { Money } from '../components/Money';
 import { Pager, useCursorPages } from '../components/Pager';
 import { toFormErrors } from '../problem-form';
 import { useSession } from '../session';
+import { useTitle } from '../title';
 
 /** A customer's own accounts; for staff, every account or one owner's. */
 export function AccountsPage() {
+  useTitle('Accounts');
   const { user } = useSession();
   const staff = user?.role !== 'customer';
   const [ownerInput, setOwnerInput] = useState('');

@@ -4,6 +4,7 @@ import { type AuditEvent, api, call } from '../api/client';
 import { Field, FormAlert, SelectField } from '../components/Field';
 import { Pager, useCursorPages } from '../components/Pager';
 import { toFormErrors, useFormErrors } from '../problem-form';
+import { useTitle } from '../title';
 
 interface Filters {
   readonly actor?: string;
@@ -24,6 +25,7 @@ function auditPage(filters: Filters, cursor: string | undefined, limit: number) 
 
 /** Admin: the audit trail, filtered by the API, and a CSV of the filtered view. */
 export function AuditPage() {
+  useTitle('Audit log');
   const [actor, setActor] = useState('');
   const [action, setAction] = useState('');
   const [outcome, setOutcome] = useState('');

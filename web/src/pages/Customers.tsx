@@ -5,9 +5,11 @@ import { type Account, api, call, type User } from '../api/client';
 import { Field, FormAlert, SelectField } from '../components/Field';
 import { useFormErrors } from '../problem-form';
 import { useSession } from '../session';
+import { useTitle } from '../title';
 
 /** The teller's desk: create a customer, open an account for one (by owner id). */
 export function CustomersPage() {
+  useTitle('Customers');
   const [created, setCreated] = useState<User | undefined>(undefined);
   return (
     <section>

@@ -4,6 +4,7 @@ import { ApiProblem, api, call, type LoginResponse } from '../api/client';
 import { Field, FormAlert } from '../components/Field';
 import { useFormErrors } from '../problem-form';
 import { useSession } from '../session';
+import { useTitle } from '../title';
 
 const reasons = {
   user: 'You signed out.',
@@ -12,6 +13,7 @@ const reasons = {
 } as const;
 
 export function LoginPage() {
+  useTitle('Sign in');
   const { user, signIn, signedOutBecause } = useSession();
   const navigate = useNavigate();
   const location = useLocation();

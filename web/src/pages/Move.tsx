@@ -7,6 +7,7 @@ import { Money } from '../components/Money';
 import { formatMoney, fromCents, isAmount, normalizeAmount, toCents } from '../money';
 import { useFormErrors } from '../problem-form';
 import { useSession } from '../session';
+import { useTitle } from '../title';
 
 export type MoveKind = 'deposit' | 'withdraw' | 'transfer';
 
@@ -46,6 +47,7 @@ export function TransferPage() {
  * editing the form again makes a new one.
  */
 function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly initialFrom: string }) {
+  useTitle(titles[kind]);
   const { user } = useSession();
   const customer = user?.role === 'customer';
   const queryClient = useQueryClient();

@@ -3,12 +3,14 @@ import { api, call } from '../api/client';
 import { FormAlert } from '../components/Field';
 import { Pager, useCursorPages } from '../components/Pager';
 import { toFormErrors } from '../problem-form';
+import { useTitle } from '../title';
 import { CreateUserForm } from './Customers';
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 /** Admin: every user, and a form to create one of any role. */
 export function UsersPage() {
+  useTitle('Users');
   const queryClient = useQueryClient();
   const pages = useCursorPages();
   const users = useQuery({
