@@ -195,6 +195,14 @@ export const requestExamples: Partial<Record<RouteName, Record<string, unknown>>
   'accounts.unlock': {},
 };
 
+/** A route's request example: the one written above, or `{}` for a body that takes nothing. */
+export function exampleOf(route: RouteName): Record<string, unknown> | undefined {
+  const written = requestExamples[route];
+  if (written !== undefined) return written;
+  const spec: RouteSpec = routeSpecs[route];
+  return spec.body?.safeParse({}).success ? {} : undefined;
+}
+
 // ---- the document --------------------------------------------------------------------------------
 
 function parametersOf(spec: RouteSpec, components: Components): Array<Record<string, unknown>> {
@@ -281,7 +289,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       },
     };
     if (spec.body) {
-      const example = requestExamples[route.name];
+      const example = exampleOf(route.name);
       operation.requestBody = {
         required: true,
         content: {

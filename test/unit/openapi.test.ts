@@ -4,7 +4,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { describe, expect, it } from 'vitest';
 import { type RouteName, routes } from '../../functions/routes';
 import { grantFor, roles } from '../../shared/auth/policy';
-import { buildOpenApiDocument, refusalsOf, requestExamples } from '../../shared/openapi';
+import { buildOpenApiDocument, exampleOf, refusalsOf } from '../../shared/openapi';
 import { type RouteSpec, routeSpecs } from '../../shared/schemas';
 
 type Json = Record<string, unknown>;
@@ -87,7 +87,9 @@ describe('the OpenAPI document', () => {
     };
     const dir = path.resolve(import.meta.dirname, '../../migrations');
     let found = 0;
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.sql'))) {
+    for (const file of readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.sql'),
+    )) {
       const sql = readFileSync(path.join(dir, file), 'utf8');
       let fn = '';
       for (const line of sql.split('\n')) {
@@ -120,7 +122,7 @@ describe('the OpenAPI document', () => {
     for (const route of routes) {
       const spec = routeSpecs[route.name];
       if (!('body' in spec)) continue;
-      const example = requestExamples[route.name];
+      const example = exampleOf(route.name);
       expect(example, route.name).toBeDefined();
       const parsed = spec.body.safeParse(example);
       expect(parsed.success, `${route.name}: ${JSON.stringify(parsed.error?.issues)}`).toBe(true);
