@@ -13,6 +13,10 @@ test('admin: users of each role, the filtered audit log and its CSV, sign-out', 
   await signIn(page, 'admin', adminPassword);
   await expect(page).toHaveURL(/\/console\/users$/);
   await checkPage(page, 'admin-users', testInfo);
+  // Dark mode follows the system setting, with the same contrast checks.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await checkPage(page, 'admin-users-dark', testInfo);
+  await page.emulateMedia({ colorScheme: 'light' });
 
   for (const [username, role] of [
     ['terry', 'Teller'],

@@ -125,3 +125,38 @@ test('customer: warned after 14 idle minutes, signed out after 15', async ({ pag
   await page.goto('/console/accounts');
   await expect(page.getByRole('heading', { name: 'Sign in to the bank' })).toBeVisible();
 });
+
+test('customer: a deposit with the keyboard alone', async ({ page }, testInfo) => {
+  const bank = bankOf(testInfo);
+  await signIn(page, customer.username, customer.password, true);
+  await expect(page.getByRole('link', { name: savings })).toBeVisible();
+  // The screen's content has the focus after each navigation; Tab walks on from there.
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('link', { name: savings })).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { name: /Savings/ })).toBeVisible();
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('link', { name: 'Deposit', exact: true })).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { name: 'Deposit' })).toBeVisible();
+  await page.keyboard.press('Tab');
+  await expect(page.getByLabel('To account')).toBeFocused();
+  await expect(page.getByLabel('To account')).toHaveValue(savings);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('5');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('Coins');
+  await page.keyboard.press('Tab');
+  await expect(page.getByLabel('PIN')).toBeFocused();
+  await page.keyboard.type('5937');
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { name: 'Deposit: review' })).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('button', { name: 'Confirm' })).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { name: 'Receipt' })).toBeFocused();
+  const token = await bank.login(customer.username, customer.password);
+  expect((await bank.ok('GET', `/accounts/${savings}`, token)).balance).toBe('125.50');
+  const [last] = await bank.items(`/accounts/${savings}/history?limit=1`, token);
+  expect([last?.type, last?.amount, last?.memo]).toEqual(['DEPOSIT', '5.00', 'Coins']);
+});

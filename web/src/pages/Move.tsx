@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useRef, useState } from 'react';
+import { type FormEvent, type RefObject, useEffect, useRef, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { ApiProblem, api, call, type Movement, newIdempotencyKey, type Transfer } from '../api/client';
 import { Field, FormAlert, SelectField } from '../components/Field';
@@ -57,6 +57,17 @@ function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly ini
   const [errors, setErrors, clearErrors] = useFormErrors();
   const idempotencyKey = useRef<string | undefined>(undefined);
   const inFlight = useRef(false);
+  // Each step's heading takes the focus, so keyboard and screen-reader users start there.
+  const heading = useRef<HTMLHeadingElement>(null);
+  const firstRender = useRef(true);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the step changes, on purpose
+  useEffect(() => {
+    if (firstRender.current) {
+      firstRender.current = false;
+      return;
+    }
+    heading.current?.focus();
+  }, [step]);
 
   const own = useQuery({
     queryKey: ['accounts', 'own'],
@@ -154,13 +165,15 @@ function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly ini
   const fromField = kind === 'transfer' ? 'fromAccountNo' : 'accountNo';
 
   if (step === 'done' && receipt) {
-    return <ReceiptView receipt={receipt} kind={kind} memo={draft.memo.trim()} />;
+    return <ReceiptView receipt={receipt} kind={kind} memo={draft.memo.trim()} headingRef={heading} />;
   }
 
   if (step === 'review') {
     return (
       <section>
-        <h1>{title}: review</h1>
+        <h1 ref={heading} tabIndex={-1}>
+          {title}: review
+        </h1>
         <form method="post" onSubmit={confirm}>
           <FormAlert errors={errors} shown={[]} />
           <dl className="review">
@@ -221,7 +234,9 @@ function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly ini
   const shown = [fromField, 'accountNo', 'fromAccountNo', 'toAccountNo', 'amount', 'memo', 'pin'];
   return (
     <section>
-      <h1>{title}</h1>
+      <h1 ref={heading} tabIndex={-1}>
+        {title}
+      </h1>
       <form method="post" onSubmit={review} noValidate>
         <FormAlert errors={errors} shown={shown} />
         {customer && own.data ? (
@@ -319,15 +334,19 @@ function ReceiptView({
   receipt,
   kind,
   memo,
+  headingRef,
 }: {
   readonly receipt: Receipt;
   readonly kind: MoveKind;
   readonly memo: string;
+  readonly headingRef: RefObject<HTMLHeadingElement | null>;
 }) {
   const accountNo = receipt.kind === 'transfer' ? receipt.transfer.fromAccountNo : receipt.movement.accountNo;
   return (
     <section className="receipt">
-      <h1>Receipt</h1>
+      <h1 ref={headingRef} tabIndex={-1}>
+        Receipt
+      </h1>
       <p role="status" className="notice">
         {titles[kind]} done.
       </p>
