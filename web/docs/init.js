@@ -5,4 +5,9 @@ window.SwaggerUIBundle({
   dom_id: '#reference',
   deepLinking: true,
   tryItOutEnabled: false,
+  onComplete: () => {
+    // Swagger UI leaves its server picker without a name.
+    const servers = document.getElementById('servers');
+    if (servers && !servers.hasAttribute('aria-label')) servers.setAttribute('aria-label', 'Server');
+  },
 });
