@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
-import { Link } from 'react-router';
+import { Link, useSearchParams } from 'react-router';
 import { api, call } from '../api/client';
 import { Field, FormAlert } from '../components/Field';
 import { Money } from '../components/Money';
@@ -14,8 +14,9 @@ export function AccountsPage() {
   useTitle('Accounts');
   const { user } = useSession();
   const staff = user?.role !== 'customer';
-  const [ownerInput, setOwnerInput] = useState('');
-  const [ownerId, setOwnerId] = useState<string | undefined>(undefined);
+  const [search] = useSearchParams();
+  const [ownerInput, setOwnerInput] = useState(search.get('ownerId') ?? '');
+  const [ownerId, setOwnerId] = useState<string | undefined>(search.get('ownerId') ?? undefined);
   const pages = useCursorPages();
   const accounts = useQuery({
     queryKey: ['accounts', ownerId, pages.cursor],

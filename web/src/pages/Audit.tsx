@@ -1,6 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { type AuditEvent, api, call } from '../api/client';
+import { useCapabilities } from '../capabilities';
 import { Field, FormAlert, SelectField } from '../components/Field';
 import { Pager, useCursorPages } from '../components/Pager';
 import { toFormErrors, useFormErrors } from '../problem-form';
@@ -10,6 +11,10 @@ interface Filters {
   readonly actor?: string;
   readonly action?: string;
   readonly outcome?: 'success' | 'denied' | 'failed';
+  // API.md v1.1: sent only when the server's document lists them.
+  readonly accountNo?: string;
+  readonly from?: string;
+  readonly to?: string;
 }
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
@@ -18,7 +23,13 @@ const EXPORT_MAX_PAGES = 50;
 function auditPage(filters: Filters, cursor: string | undefined, limit: number) {
   return call(
     api.GET('/audit-logs', {
-      params: { query: { limit: String(limit), ...filters, ...(cursor ? { cursor } : {}) } },
+      params: {
+        query: {
+          limit: String(limit),
+          ...(filters as Record<string, string>),
+          ...(cursor ? { cursor } : {}),
+        },
+      },
     }),
   );
 }
@@ -29,6 +40,12 @@ export function AuditPage() {
   const [actor, setActor] = useState('');
   const [action, setAction] = useState('');
   const [outcome, setOutcome] = useState('');
+  const [accountNo, setAccountNo] = useState('');
+  const [fromDate, setFromDate] = useState('');
+  const [toDate, setToDate] = useState('');
+  const caps = useCapabilities();
+  const byAccount = caps.hasQuery('GET', '/audit-logs', 'accountNo');
+  const byDate = caps.hasQuery('GET', '/audit-logs', 'from');
   const [filters, setFilters] = useState<Filters>({});
   const [exporting, setExporting] = useState(false);
   const [exportErrors, setExportErrors, clearExportErrors] = useFormErrors();
@@ -50,6 +67,9 @@ export function AuditPage() {
       ...(actor.trim() ? { actor: actor.trim() } : {}),
       ...(action.trim() ? { action: action.trim() } : {}),
       ...(outcome === 'success' || outcome === 'denied' || outcome === 'failed' ? { outcome } : {}),
+      ...(byAccount && accountNo.trim() ? { accountNo: accountNo.trim() } : {}),
+      ...(byDate && fromDate ? { from: new Date(`${fromDate}T00:00:00`).toISOString() } : {}),
+      ...(byDate && toDate ? { to: dayAfter(toDate) } : {}),
     });
   }
 
@@ -111,9 +131,39 @@ export function AuditPage() {
             { value: 'failed', label: 'Failed' },
           ]}
         />
+        {byAccount ? (
+          <Field
+            label="Account number"
+            field="accountNo"
+            errors={errors}
+            inputMode="numeric"
+            value={accountNo}
+            onChange={(e) => setAccountNo(e.target.value)}
+          />
+        ) : null}
+        {byDate ? (
+          <>
+            <Field
+              label="From date"
+              field="from"
+              type="date"
+              errors={errors}
+              value={fromDate}
+              onChange={(e) => setFromDate(e.target.value)}
+            />
+            <Field
+              label="To date"
+              field="to"
+              type="date"
+              errors={errors}
+              value={toDate}
+              onChange={(e) => setToDate(e.target.value)}
+            />
+          </>
+        ) : null}
         <button type="submit">Filter</button>
       </form>
-      <FormAlert errors={errors} shown={['actor', 'action', 'outcome']} />
+      <FormAlert errors={errors} shown={['actor', 'action', 'outcome', 'accountNo', 'from', 'to']} />
       <div className="buttons">
         <button type="button" className="secondary" onClick={() => void exportCsv()} disabled={exporting}>
           {exporting ? 'Preparing CSV…' : 'Export CSV'}
@@ -165,6 +215,13 @@ export function AuditPage() {
       />
     </section>
   );
+}
+
+/** The end of a day in the reader's zone: the next day's start (`to` is exclusive). */
+function dayAfter(date: string): string {
+  const end = new Date(`${date}T00:00:00`);
+  end.setDate(end.getDate() + 1);
+  return end.toISOString();
 }
 
 const columns = [

@@ -2,6 +2,7 @@ import { useMutation } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { Link } from 'react-router';
 import { type Account, api, call, type User } from '../api/client';
+import { useCapabilities } from '../capabilities';
 import { Field, FormAlert, SelectField } from '../components/Field';
 import { useFormErrors } from '../problem-form';
 import { useSession } from '../session';
@@ -10,18 +11,79 @@ import { useTitle } from '../title';
 /** The teller's desk: create a customer, open an account for one (by owner id). */
 export function CustomersPage() {
   useTitle('Customers');
-  const [created, setCreated] = useState<User | undefined>(undefined);
+  const [owner, setOwner] = useState<User | undefined>(undefined);
+  // Finding a customer by name is API.md v1.1 (`GET /users?query=`), shown once the server has it.
+  const findable = useCapabilities().hasQuery('GET', '/users', 'query');
   return (
     <section>
       <h1>Customers</h1>
       <div className="columns">
-        <CreateUserForm onCreated={setCreated} />
-        <OpenAccountForm
-          ownerId={created?.role === 'customer' ? created.id : ''}
-          key={created?.id ?? 'none'}
+        {findable ? <FindCustomer onChoose={setOwner} /> : null}
+        <CreateUserForm
+          onCreated={(user) => {
+            if (user.role === 'customer') setOwner(user);
+          }}
         />
+        <OpenAccountForm ownerId={owner?.id ?? ''} key={owner?.id ?? 'none'} />
       </div>
     </section>
+  );
+}
+
+function FindCustomer({ onChoose }: { readonly onChoose: (user: User) => void }) {
+  const [prefix, setPrefix] = useState('');
+  const [errors, setErrors, clearErrors] = useFormErrors();
+  const find = useMutation({
+    mutationFn: () =>
+      call(
+        api.GET('/users', {
+          params: {
+            query: { limit: '20', ...({ query: prefix.trim(), role: 'customer' } as Record<string, string>) },
+          },
+        }),
+      ),
+    onSuccess: clearErrors,
+    onError: setErrors,
+  });
+  return (
+    <form
+      method="post"
+      className="panel"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (!find.isPending) find.mutate();
+      }}
+    >
+      <h2>Find a customer</h2>
+      <FormAlert errors={errors} shown={['query']} />
+      <Field
+        label="Username starts with"
+        field="query"
+        errors={errors}
+        value={prefix}
+        onChange={(e) => setPrefix(e.target.value)}
+      />
+      <button type="submit" disabled={find.isPending}>
+        Find
+      </button>
+      {find.data ? (
+        find.data.items.length === 0 ? (
+          <p role="status">No customer matches.</p>
+        ) : (
+          <ul className="plain">
+            {find.data.items.map((u) => (
+              <li key={u.id}>
+                {u.username}{' '}
+                <button type="button" className="secondary" onClick={() => onChoose(u)}>
+                  Open an account for {u.username}
+                </button>{' '}
+                <Link to={`/accounts?ownerId=${u.id}`}>Accounts of {u.username}</Link>
+              </li>
+            ))}
+          </ul>
+        )
+      ) : null}
+    </form>
   );
 }
 
