@@ -30,6 +30,9 @@ export interface BankSettings {
   readonly alarmEmail?: string;
   /** WAF web ACL (scope CLOUDFRONT, us-east-1) for the console's CloudFront distribution. */
   readonly consoleWebAclArn?: string;
+  /** Custom domain of the console and API origin, and its ACM certificate ARN (us-east-1). */
+  readonly consoleDomainName?: string;
+  readonly consoleCertificateArn?: string;
 }
 
 export const defaultSettings: BankSettings = {
@@ -97,7 +100,12 @@ export function settingsFromContext(node: Node): BankSettings {
     api5xxAlarmPercent: num('api5xxAlarmPercent', defaultSettings.api5xxAlarmPercent, 0.1, 100, 0.1),
     alarmEmail: text('alarmEmail'),
     consoleWebAclArn: text('consoleWebAclArn'),
+    consoleDomainName: text('consoleDomainName'),
+    consoleCertificateArn: text('consoleCertificateArn'),
   };
+  if ((settings.consoleDomainName === undefined) !== (settings.consoleCertificateArn === undefined)) {
+    throw new Error('context consoleDomainName and consoleCertificateArn go together');
+  }
   if (settings.dbMinCapacity > settings.dbMaxCapacity) {
     throw new Error('context dbMinCapacity must not exceed dbMaxCapacity');
   }
@@ -171,6 +179,9 @@ export class BankStack extends Stack {
     this.console = new ConsoleDistribution(this, 'Console', {
       httpApi: this.api.httpApi,
       ...(settings.consoleWebAclArn ? { webAclArn: settings.consoleWebAclArn } : {}),
+      ...(settings.consoleDomainName && settings.consoleCertificateArn
+        ? { domain: { name: settings.consoleDomainName, certificateArn: settings.consoleCertificateArn } }
+        : {}),
     });
 
     new CfnOutput(this, outputKeys.apiUrl, { value: this.api.url, description: 'Base URL of the bank API' });

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -45,6 +46,12 @@ export interface ConsoleDistributionProps {
    * may also call `attachWebAcl` later.
    */
   readonly webAclArn?: string;
+  /**
+   * A custom domain for the distribution, with an ACM certificate in us-east-1 that covers it.
+   * With one, viewers need TLS 1.2 or later; the default *.cloudfront.net name accepts what
+   * CloudFront's own certificate does.
+   */
+  readonly domain?: { readonly name: string; readonly certificateArn: string };
   /** Days CloudFront access logs are kept. */
   readonly accessLogDays?: number;
 }
@@ -61,10 +68,12 @@ export class ConsoleDistribution extends Construct {
   readonly distribution: cloudfront.Distribution;
   readonly viewerRequest: cloudfront.Function;
   readonly headers: cloudfront.ResponseHeadersPolicy;
+  private readonly domainName: string | undefined;
 
   constructor(scope: Construct, id: string, props: ConsoleDistributionProps) {
     super(scope, id);
     const stack = Stack.of(this);
+    this.domainName = props.domain?.name;
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -146,6 +155,12 @@ export class ConsoleDistribution extends Construct {
       logBucket: this.logBucket,
       logFilePrefix: 'cloudfront/',
       ...(props.webAclArn ? { webAclId: props.webAclArn } : {}),
+      ...(props.domain
+        ? {
+            domainNames: [props.domain.name],
+            certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', props.domain.certificateArn),
+          }
+        : {}),
     });
   }
 
@@ -155,8 +170,8 @@ export class ConsoleDistribution extends Construct {
     cfn.addPropertyOverride('DistributionConfig.WebACLId', webAclArn);
   }
 
-  /** `https://<id>.cloudfront.net`: the origin of both the console and the API. */
+  /** The origin of both the console and the API: the custom domain, or `https://<id>.cloudfront.net`. */
   get url(): string {
-    return `https://${this.distribution.distributionDomainName}`;
+    return `https://${this.domainName ?? this.distribution.distributionDomainName}`;
   }
 }

@@ -109,5 +109,14 @@ describe('the console distribution', () => {
       ?.Properties?.DistributionConfig as Record<string, unknown>;
     expect(wafConfig.WebACLId).toBe('arn:aws:wafv2:us-east-1:111122223333:global/webacl/bank/abc');
     expect(stack.console.url).toContain('https://');
+    const custom = synth({
+      consoleDomainName: 'bank.example.com',
+      consoleCertificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/abc',
+    });
+    const customConfig = Object.values(custom.template.findResources('AWS::CloudFront::Distribution'))[0]
+      ?.Properties?.DistributionConfig as Record<string, unknown>;
+    expect(customConfig.Aliases).toEqual(['bank.example.com']);
+    expect(customConfig.ViewerCertificate).toMatchObject({ MinimumProtocolVersion: 'TLSv1.2_2021' });
+    expect(() => synth({ consoleDomainName: 'bank.example.com' })).toThrow(/go together/);
   });
 });
