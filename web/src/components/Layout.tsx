@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'react';
 import { NavLink, Outlet, useLocation } from 'react-router';
+import { useCapabilities } from '../capabilities';
 import { useSession } from '../session';
 
 const links = {
@@ -24,6 +25,9 @@ const links = {
 /** The frame of every signed-in screen: skip link, navigation, the idle warning. */
 export function Layout() {
   const { user, signOut, idleWarning, secondsLeft, stayActive } = useSession();
+  const caps = useCapabilities();
+  // API.md v1.1: a settings screen once the server can change a password or a PIN.
+  const settings = caps.has('POST', '/me/password') || caps.has('POST', '/accounts/{accountNo}/pin');
   const location = useLocation();
   const main = useRef<HTMLElement>(null);
   // Move focus to the new screen's content for keyboard and screen-reader users.
@@ -46,6 +50,11 @@ export function Layout() {
                 <NavLink to={link.to}>{link.label}</NavLink>
               </li>
             ))}
+            {settings ? (
+              <li>
+                <NavLink to="/settings">Settings</NavLink>
+              </li>
+            ) : null}
           </ul>
         </nav>
         <span className="who">

@@ -239,20 +239,26 @@ function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly ini
       </h1>
       <form method="post" onSubmit={review} noValidate>
         <FormAlert errors={errors} shown={shown} />
-        {customer && own.data ? (
+        {customer ? (
+          // One element from the first render on (a select, filled when the accounts arrive), so
+          // the focus never sits on an input that is then replaced.
           <SelectField
             label={fromLabel}
             field={fromField}
             errors={errors}
             value={draft.from}
             onChange={(v) => edit('from', v)}
-            options={[
-              { value: '', label: 'Choose an account' },
-              ...own.data.items.map((a) => ({
-                value: a.accountNo,
-                label: `${a.name} ${a.accountNo} (${formatMoney(a.balance)})`,
-              })),
-            ]}
+            options={
+              own.data
+                ? [
+                    { value: '', label: 'Choose an account' },
+                    ...own.data.items.map((a) => ({
+                      value: a.accountNo,
+                      label: `${a.name} ${a.accountNo} (${formatMoney(a.balance)})`,
+                    })),
+                  ]
+                : [{ value: draft.from, label: draft.from || 'Loading your accounts…' }]
+            }
           />
         ) : (
           <Field
