@@ -128,6 +128,11 @@ test('customer: warned after 14 idle minutes, signed out after 15', async ({ pag
 
 test('customer: a deposit with the keyboard alone', async ({ page }, testInfo) => {
   const bank = bankOf(testInfo);
+  const before = String(
+    (await bank.ok('GET', `/accounts/${savings}`, await bank.login(customer.username, customer.password)))
+      .balance,
+  );
+  const cents = (decimal: string) => BigInt(decimal.replace('.', ''));
   await signIn(page, customer.username, customer.password, true);
   await expect(page.getByRole('link', { name: savings })).toBeVisible();
   // The screen's content has the focus after each navigation; Tab walks on from there.
@@ -156,7 +161,8 @@ test('customer: a deposit with the keyboard alone', async ({ page }, testInfo) =
   await page.keyboard.press('Enter');
   await expect(page.getByRole('heading', { name: 'Receipt' })).toBeFocused();
   const token = await bank.login(customer.username, customer.password);
-  expect((await bank.ok('GET', `/accounts/${savings}`, token)).balance).toBe('125.50');
+  const after = cents(String((await bank.ok('GET', `/accounts/${savings}`, token)).balance));
+  expect(after - cents(before)).toBe(500n);
   const [last] = await bank.items(`/accounts/${savings}/history?limit=1`, token);
   expect([last?.type, last?.amount, last?.memo]).toEqual(['DEPOSIT', '5.00', 'Coins']);
 });
