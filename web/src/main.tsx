@@ -43,6 +43,8 @@ const router = createBrowserRouter(
   [
     {
       element: <Root />,
+      // Shown while a lazily loaded screen arrives on the first page load.
+      hydrateFallbackElement: <p role="status">Loading…</p>,
       children: [
         { path: '/login', element: <LoginPage /> },
         {
@@ -69,6 +71,10 @@ const router = createBrowserRouter(
                 {
                   path: 'audit',
                   lazy: async () => ({ Component: (await import('./pages/Audit')).AuditPage }),
+                },
+                {
+                  path: 'settings',
+                  lazy: async () => ({ Component: (await import('./pages/Settings')).SettingsPage }),
                 },
                 { path: '*', element: <NotFoundPage /> },
               ],
