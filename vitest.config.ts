@@ -1,7 +1,14 @@
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// CI (.ci/run) sets BANK_TEST_REPORT_DIR so that `npm test` also writes a JSON report it can count.
+const reportDir = process.env.BANK_TEST_REPORT_DIR;
 
 export default defineConfig({
   test: {
+    reporters: reportDir
+      ? ['default', ['json', { outputFile: path.join(reportDir, 'vitest.json') }]]
+      : ['default'],
     globalSetup: ['test/global-setup.ts'],
     include: ['test/**/*.test.ts'],
     pool: 'forks',

@@ -6,6 +6,7 @@ import { AmountError, parseAmountMinor } from '../shared/money';
 import { BankAlarms } from './constructs/alarms';
 import { BankApi } from './constructs/api';
 import { BankKey } from './constructs/bank-key';
+import { ConsoleDistribution } from './constructs/console';
 import { BankDatabase, databaseName } from './constructs/database';
 import { BankFunctions } from './constructs/functions';
 import { LogBucket } from './constructs/log-bucket';
@@ -33,6 +34,11 @@ export interface BankSettings {
   readonly stepUpAmount: string;
   readonly dailyDebitLimit: string;
   readonly approvalAmount: string;
+  /** WAF web ACL (scope CLOUDFRONT, us-east-1) for the console's CloudFront distribution. */
+  readonly consoleWebAclArn?: string;
+  /** Custom domain of the console and API origin, and its ACM certificate ARN (us-east-1). */
+  readonly consoleDomainName?: string;
+  readonly consoleCertificateArn?: string;
 }
 
 export const defaultSettings: BankSettings = {
@@ -61,6 +67,9 @@ export const outputKeys = {
   logBucketName: 'LogBucketName',
   dbAuditorSecretArn: 'DbAuditorSecretArn',
   alarmTopicArn: 'AlarmTopicArn',
+  consoleUrl: 'ConsoleUrl',
+  consoleBucketName: 'ConsoleBucketName',
+  consoleDistributionId: 'ConsoleDistributionId',
 } as const;
 
 /** Reads and validates the settings from CDK context, falling back to the defaults. */
@@ -113,7 +122,13 @@ export function settingsFromContext(node: Node): BankSettings {
     stepUpAmount: amount('stepUpAmount'),
     dailyDebitLimit: amount('dailyDebitLimit'),
     approvalAmount: amount('approvalAmount'),
+    consoleWebAclArn: text('consoleWebAclArn'),
+    consoleDomainName: text('consoleDomainName'),
+    consoleCertificateArn: text('consoleCertificateArn'),
   };
+  if ((settings.consoleDomainName === undefined) !== (settings.consoleCertificateArn === undefined)) {
+    throw new Error('context consoleDomainName and consoleCertificateArn go together');
+  }
   if (settings.dbMinCapacity > settings.dbMaxCapacity) {
     throw new Error('context dbMinCapacity must not exceed dbMaxCapacity');
   }
@@ -137,6 +152,7 @@ export class BankStack extends Stack {
   readonly jwtSecret: secretsmanager.Secret;
   readonly alarms: BankAlarms;
   readonly key: BankKey;
+  readonly console: ConsoleDistribution;
 
   constructor(scope: Construct, id: string, props: BankStackProps) {
     super(scope, id, props);
@@ -202,6 +218,15 @@ export class BankStack extends Stack {
       email: settings.alarmEmail,
     });
 
+    // The console and the API on one origin: CloudFront in front of the HTTP API and the console bucket.
+    this.console = new ConsoleDistribution(this, 'Console', {
+      httpApi: this.api.httpApi,
+      ...(settings.consoleWebAclArn ? { webAclArn: settings.consoleWebAclArn } : {}),
+      ...(settings.consoleDomainName && settings.consoleCertificateArn
+        ? { domain: { name: settings.consoleDomainName, certificateArn: settings.consoleCertificateArn } }
+        : {}),
+    });
+
     new CfnOutput(this, outputKeys.apiUrl, { value: this.api.url, description: 'Base URL of the bank API' });
     new CfnOutput(this, outputKeys.dbClusterArn, { value: this.database.cluster.clusterArn });
     new CfnOutput(this, outputKeys.dbName, { value: databaseName });
@@ -215,6 +240,14 @@ export class BankStack extends Stack {
       description: 'Secret of the read-only bank_auditor role (npm run audit:verify -- --stack)',
     });
     new CfnOutput(this, outputKeys.alarmTopicArn, { value: this.alarms.topic.topicArn });
+    new CfnOutput(this, outputKeys.consoleUrl, {
+      value: `${this.console.url}/console/`,
+      description: 'The web console (the API answers on the same origin)',
+    });
+    new CfnOutput(this, outputKeys.consoleBucketName, { value: this.console.bucket.bucketName });
+    new CfnOutput(this, outputKeys.consoleDistributionId, {
+      value: this.console.distribution.distributionId,
+    });
   }
 }
 

@@ -7,6 +7,7 @@ import { createContext, type FunctionIdentity, functionIdentity } from './gatewa
 import { decodeHttpApiPath, toApiGatewayEvent } from './gateway/event';
 import { type HttpResponse, MalformedResultError, toHttpResponse } from './gateway/result';
 import { createRouter } from './gateway/router';
+import type { StaticHandler } from './static';
 
 /**
  * The local stand-in for API Gateway (HTTP API, payload format 2.0): every request becomes the
@@ -41,6 +42,8 @@ export interface GatewayOptions {
    * audit middleware would have. Its failure is logged; the 413 stands.
    */
   readonly onRefusedBeforeHandler?: (refusal: GatewayRefusal) => Promise<void>;
+  /** Serves what is not the API's (the web console, local/static.ts); returns true when it answered. */
+  readonly staticFiles?: StaticHandler;
 }
 
 export interface GatewayRefusal {
@@ -123,6 +126,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<void> {
+    if (options.staticFiles && (await options.staticFiles(req, res))) return;
     const requestId = randomUUID();
     const now = new Date();
     // API Gateway's own request id header, plus the one our API promises on every response.

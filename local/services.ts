@@ -6,6 +6,7 @@ import { type DataApiServer, type DbCredentials, startDataApiServer } from './da
 import type { AccessKey } from './data-api/sigv4';
 import { startDataApiServerThread } from './data-api/thread';
 import { type Gateway, startGateway } from './gateway';
+import { staticFiles } from './static';
 
 /**
  * The request path of the cloud, on one machine: an API Gateway-style HTTP gateway invoking the
@@ -114,6 +115,8 @@ export async function startServices(options: ServicesOptions): Promise<Services>
         ? { functionTimeoutMs: overrides.functionTimeoutMs }
         : {}),
       ...(options.port !== undefined ? { port: options.port } : {}),
+      // The web console and the API reference (/console/, /docs), on the API's origin.
+      staticFiles: staticFiles(),
     });
   } catch (error) {
     await dataApi.close();

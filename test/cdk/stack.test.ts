@@ -170,8 +170,9 @@ describe('resource counts', () => {
     // every secret but the master, the auditor's and the probe rotates
     template.resourceCountIs('AWS::SecretsManager::RotationSchedule', dbRoles.length + 1);
     template.resourceCountIs('AWS::SecretsManager::SecretTargetAttachment', 1 + dbRoles.length + 1);
-    // the audit log bucket and its server access log bucket
-    template.resourceCountIs('AWS::S3::Bucket', 2);
+    // the audit log bucket and its server access log bucket, the console's bucket and its
+    // CloudFront access-log bucket
+    template.resourceCountIs('AWS::S3::Bucket', 4);
     template.resourceCountIs('AWS::KMS::Key', 1);
     template.resourceCountIs('AWS::EC2::FlowLog', 1);
     template.resourceCountIs('AWS::SQS::Queue', 1);
@@ -556,6 +557,9 @@ describe('the HTTP API', () => {
         'AlarmTopicArn',
         'ApiUrl',
         'DbAuditorSecretArn',
+        'ConsoleBucketName',
+        'ConsoleDistributionId',
+        'ConsoleUrl',
         'DbClusterArn',
         'DbMasterSecretArn',
         'DbName',

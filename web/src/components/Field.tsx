@@ -1,0 +1,108 @@
+import { type InputHTMLAttributes, type ReactNode, useId } from 'react';
+import type { FormErrors } from '../problem-form';
+
+interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'id'> {
+  readonly label: string;
+  /** The API's field name, whose error is shown here. */
+  readonly field: string;
+  readonly errors: FormErrors;
+  readonly hint?: ReactNode;
+}
+
+/** A labelled input; the label is its accessible name, the API's error for it sits beside it. */
+export function Field({ label, field, errors, hint, ...input }: FieldProps) {
+  const id = useId();
+  const error = errors.fields[field];
+  const described = [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ');
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        name={field}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={described || undefined}
+        {...input}
+      />
+      {hint ? (
+        <p className="hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      ) : null}
+      {error ? (
+        <p className="error" id={`${id}-error`}>
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+interface SelectProps {
+  readonly label: string;
+  readonly field: string;
+  readonly errors: FormErrors;
+  readonly value: string;
+  readonly onChange: (value: string) => void;
+  readonly options: ReadonlyArray<{ value: string; label: string }>;
+  readonly hint?: ReactNode;
+}
+
+export function SelectField({ label, field, errors, value, onChange, options, hint }: SelectProps) {
+  const id = useId();
+  const error = errors.fields[field];
+  const described = [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ');
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select
+        id={id}
+        name={field}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={described || undefined}
+      >
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      {hint ? (
+        <p className="hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      ) : null}
+      {error ? (
+        <p className="error" id={`${id}-error`}>
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+/** The form's own message, plus any field error no input on this form shows. */
+export function FormAlert({
+  errors,
+  shown,
+}: {
+  readonly errors: FormErrors;
+  readonly shown: readonly string[];
+}) {
+  const others = Object.entries(errors.fields).filter(([field]) => !shown.includes(field));
+  if (!errors.form && others.length === 0) return null;
+  return (
+    <div className="alert" role="alert">
+      {errors.form ? <p>{errors.form}</p> : null}
+      {others.length > 0 ? (
+        <ul>
+          {others.map(([field, message]) => (
+            <li key={field}>{message}</li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}

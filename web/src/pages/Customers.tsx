@@ -1,0 +1,226 @@
+import { useMutation } from '@tanstack/react-query';
+import { type FormEvent, useState } from 'react';
+import { Link } from 'react-router';
+import { type Account, api, call, type User } from '../api/client';
+import { useCapabilities } from '../capabilities';
+import { Field, FormAlert, SelectField } from '../components/Field';
+import { useFormErrors } from '../problem-form';
+import { useSession } from '../session';
+import { useTitle } from '../title';
+
+/** The teller's desk: create a customer, open an account for one (by owner id). */
+export function CustomersPage() {
+  useTitle('Customers');
+  const [owner, setOwner] = useState<User | undefined>(undefined);
+  // Finding a customer by name is API.md v1.1 (`GET /users?query=`), shown once the server has it.
+  const findable = useCapabilities().hasQuery('GET', '/users', 'query');
+  return (
+    <section>
+      <h1>Customers</h1>
+      <div className="columns">
+        {findable ? <FindCustomer onChoose={setOwner} /> : null}
+        <CreateUserForm
+          onCreated={(user) => {
+            if (user.role === 'customer') setOwner(user);
+          }}
+        />
+        <OpenAccountForm ownerId={owner?.id ?? ''} key={owner?.id ?? 'none'} />
+      </div>
+    </section>
+  );
+}
+
+function FindCustomer({ onChoose }: { readonly onChoose: (user: User) => void }) {
+  const [prefix, setPrefix] = useState('');
+  const [errors, setErrors, clearErrors] = useFormErrors();
+  const find = useMutation({
+    mutationFn: () =>
+      call(
+        api.GET('/users', {
+          params: {
+            query: { limit: '20', ...({ query: prefix.trim(), role: 'customer' } as Record<string, string>) },
+          },
+        }),
+      ),
+    onSuccess: clearErrors,
+    onError: setErrors,
+  });
+  return (
+    <form
+      method="post"
+      className="panel"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (!find.isPending) find.mutate();
+      }}
+    >
+      <h2>Find a customer</h2>
+      <FormAlert errors={errors} shown={['query']} />
+      <Field
+        label="Username starts with"
+        field="query"
+        errors={errors}
+        value={prefix}
+        onChange={(e) => setPrefix(e.target.value)}
+      />
+      <button type="submit" disabled={find.isPending}>
+        Find
+      </button>
+      {find.data ? (
+        find.data.items.length === 0 ? (
+          <p role="status">No customer matches.</p>
+        ) : (
+          <ul className="plain">
+            {find.data.items.map((u) => (
+              <li key={u.id}>
+                {u.username}{' '}
+                <button type="button" className="secondary" onClick={() => onChoose(u)}>
+                  Open an account for {u.username}
+                </button>{' '}
+                <Link to={`/accounts?ownerId=${u.id}`}>Accounts of {u.username}</Link>
+              </li>
+            ))}
+          </ul>
+        )
+      ) : null}
+    </form>
+  );
+}
+
+export function CreateUserForm({ onCreated }: { readonly onCreated?: (user: User) => void }) {
+  const { user } = useSession();
+  const admin = user?.role === 'admin';
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [role, setRole] = useState<User['role']>('customer');
+  const [errors, setErrors, clearErrors] = useFormErrors();
+  const create = useMutation({
+    mutationFn: () => call(api.POST('/users', { body: { username: username.trim(), password, role } })),
+    onSuccess: (created) => {
+      clearErrors();
+      setUsername('');
+      setPassword('');
+      onCreated?.(created);
+    },
+    onError: setErrors,
+  });
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    if (!create.isPending) create.mutate();
+  }
+  return (
+    <form method="post" className="panel" onSubmit={submit} noValidate>
+      <h2>{admin ? 'Create a user' : 'Create a customer'}</h2>
+      <FormAlert errors={errors} shown={['username', 'password', 'role']} />
+      <Field
+        label="Username"
+        field="username"
+        errors={errors}
+        autoComplete="off"
+        value={username}
+        onChange={(e) => setUsername(e.target.value)}
+        hint="3 to 32 characters: a-z, 0-9, dot, dash, underscore."
+      />
+      <Field
+        label="Password"
+        field="password"
+        type="password"
+        errors={errors}
+        autoComplete="new-password"
+        value={password}
+        onChange={(e) => setPassword(e.target.value)}
+        hint="10 to 128 characters."
+      />
+      {admin ? (
+        <SelectField
+          label="Role"
+          field="role"
+          errors={errors}
+          value={role}
+          onChange={(v) => setRole(v === 'teller' || v === 'admin' ? v : 'customer')}
+          options={[
+            { value: 'customer', label: 'Customer' },
+            { value: 'teller', label: 'Teller' },
+            { value: 'admin', label: 'Admin' },
+          ]}
+        />
+      ) : null}
+      <button type="submit" disabled={create.isPending}>
+        Create
+      </button>
+      {create.data ? (
+        <p role="status" className="notice">
+          Created {create.data.role} <strong>{create.data.username}</strong>, id{' '}
+          <span className="mono">{create.data.id}</span>.
+        </p>
+      ) : null}
+    </form>
+  );
+}
+
+function OpenAccountForm({ ownerId: initialOwner }: { readonly ownerId: string }) {
+  const [ownerId, setOwnerId] = useState(initialOwner);
+  const [name, setName] = useState('');
+  const [pin, setPin] = useState('');
+  const [opened, setOpened] = useState<Account | undefined>(undefined);
+  const [errors, setErrors, clearErrors] = useFormErrors();
+  const open = useMutation({
+    mutationFn: () =>
+      call(api.POST('/accounts', { body: { ownerId: ownerId.trim(), name: name.trim(), pin } })),
+    onSuccess: (account) => {
+      clearErrors();
+      setOpened(account);
+      setName('');
+      setPin('');
+    },
+    onError: setErrors,
+  });
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    if (!open.isPending) open.mutate();
+  }
+  return (
+    <form method="post" className="panel" onSubmit={submit} noValidate>
+      <h2>Open an account</h2>
+      <FormAlert errors={errors} shown={['ownerId', 'name', 'pin']} />
+      <Field
+        label="Owner id"
+        field="ownerId"
+        errors={errors}
+        autoComplete="off"
+        value={ownerId}
+        onChange={(e) => setOwnerId(e.target.value)}
+        hint="The customer's user id."
+      />
+      <Field
+        label="Account name"
+        field="name"
+        errors={errors}
+        autoComplete="off"
+        maxLength={80}
+        value={name}
+        onChange={(e) => setName(e.target.value)}
+      />
+      <Field
+        label="PIN"
+        field="pin"
+        type="password"
+        inputMode="numeric"
+        errors={errors}
+        autoComplete="off"
+        maxLength={6}
+        value={pin}
+        onChange={(e) => setPin(e.target.value)}
+        hint="4 to 6 digits, not all the same and not a straight run like 1234."
+      />
+      <button type="submit" disabled={open.isPending}>
+        Open account
+      </button>
+      {opened ? (
+        <p role="status" className="notice">
+          Opened <Link to={`/accounts/${opened.accountNo}`}>{opened.accountNo}</Link> ({opened.name}).
+        </p>
+      ) : null}
+    </form>
+  );
+}

@@ -1,0 +1,416 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, type RefObject, useEffect, useRef, useState } from 'react';
+import { Link, useParams, useSearchParams } from 'react-router';
+import { ApiProblem, api, call, type Movement, newIdempotencyKey, type Transfer } from '../api/client';
+import { Field, FormAlert, SelectField } from '../components/Field';
+import { Money } from '../components/Money';
+import { formatMoney, fromCents, isAmount, normalizeAmount, toCents } from '../money';
+import { useFormErrors } from '../problem-form';
+import { useSession } from '../session';
+import { useTitle } from '../title';
+
+export type MoveKind = 'deposit' | 'withdraw' | 'transfer';
+
+const titles: Readonly<Record<MoveKind, string>> = {
+  deposit: 'Deposit',
+  withdraw: 'Withdraw',
+  transfer: 'Transfer',
+};
+
+interface Draft {
+  readonly from: string;
+  readonly to: string;
+  readonly amount: string;
+  readonly memo: string;
+  readonly pin: string;
+}
+
+type Receipt = { kind: 'movement'; movement: Movement } | { kind: 'transfer'; transfer: Transfer };
+
+export function DepositPage() {
+  const { accountNo = '' } = useParams();
+  return <MoveForm kind="deposit" initialFrom={accountNo} key={`deposit-${accountNo}`} />;
+}
+export function WithdrawPage() {
+  const { accountNo = '' } = useParams();
+  return <MoveForm kind="withdraw" initialFrom={accountNo} key={`withdraw-${accountNo}`} />;
+}
+export function TransferPage() {
+  const [search] = useSearchParams();
+  const from = search.get('from') ?? '';
+  return <MoveForm kind="transfer" initialFrom={from} key={`transfer-${from}`} />;
+}
+
+/**
+ * Edit → review → confirm → receipt. The Idempotency-Key is made when the form is reviewed and
+ * kept for every confirm of that review (a double click or a retry replays, never moves twice);
+ * editing the form again makes a new one.
+ */
+function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly initialFrom: string }) {
+  useTitle(titles[kind]);
+  const { user } = useSession();
+  const customer = user?.role === 'customer';
+  const queryClient = useQueryClient();
+  const [draft, setDraft] = useState<Draft>({ from: initialFrom, to: '', amount: '', memo: '', pin: '' });
+  const [step, setStep] = useState<'edit' | 'review' | 'done'>('edit');
+  const [receipt, setReceipt] = useState<Receipt | undefined>(undefined);
+  const [errors, setErrors, clearErrors] = useFormErrors();
+  const idempotencyKey = useRef<string | undefined>(undefined);
+  const inFlight = useRef(false);
+  // Each step's heading takes the focus, so keyboard and screen-reader users start there.
+  const heading = useRef<HTMLHeadingElement>(null);
+  const firstRender = useRef(true);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the step changes, on purpose
+  useEffect(() => {
+    if (firstRender.current) {
+      firstRender.current = false;
+      return;
+    }
+    heading.current?.focus();
+  }, [step]);
+
+  const own = useQuery({
+    queryKey: ['accounts', 'own'],
+    queryFn: () => call(api.GET('/accounts', { params: { query: { limit: '100' } } })),
+    enabled: customer,
+  });
+  const validNo = /^[0-9]{12}$/.test(draft.from);
+  const account = useQuery({
+    queryKey: ['account', draft.from],
+    queryFn: () => call(api.GET('/accounts/{accountNo}', { params: { path: { accountNo: draft.from } } })),
+    enabled: validNo,
+    retry: false,
+  });
+
+  const balance = account.data?.balance;
+  const cents = toCents(draft.amount);
+  const after =
+    balance !== undefined && cents !== undefined && isAmount(draft.amount)
+      ? fromCents((toCents(balance) ?? 0n) + (kind === 'deposit' ? cents : -cents))
+      : undefined;
+
+  const send = useMutation({
+    mutationFn: async (): Promise<Receipt> => {
+      const key = idempotencyKey.current ?? newIdempotencyKey();
+      idempotencyKey.current = key;
+      const amount = normalizeAmount(draft.amount);
+      const extras = {
+        ...(draft.memo.trim() ? { memo: draft.memo.trim() } : {}),
+        ...(customer ? { pin: draft.pin } : {}),
+      };
+      const headers = { 'Idempotency-Key': key };
+      if (kind === 'transfer') {
+        const transfer = await call(
+          api.POST('/transfers', {
+            params: { header: headers },
+            body: { fromAccountNo: draft.from, toAccountNo: draft.to.trim(), amount, ...extras },
+          }),
+        );
+        return { kind: 'transfer', transfer };
+      }
+      const path = kind === 'deposit' ? '/accounts/{accountNo}/deposit' : '/accounts/{accountNo}/withdraw';
+      const movement = await call(
+        api.POST(path, {
+          params: { path: { accountNo: draft.from }, header: headers },
+          body: { amount, ...extras },
+        }),
+      );
+      return { kind: 'movement', movement };
+    },
+    onSuccess: (result) => {
+      clearErrors();
+      setReceipt(result);
+      setStep('done');
+      idempotencyKey.current = undefined;
+      void queryClient.invalidateQueries({ queryKey: ['account'] });
+      void queryClient.invalidateQueries({ queryKey: ['accounts'] });
+      void queryClient.invalidateQueries({ queryKey: ['history'] });
+    },
+    onError: (error) => {
+      setErrors(error);
+      // A refusal goes back to the form (changing it makes a new key); an unanswered or failed
+      // request stays here, and Confirm retries with the same key.
+      if (error instanceof ApiProblem && error.status < 500) setStep('edit');
+    },
+  });
+
+  function edit<K extends keyof Draft>(field: K, value: string) {
+    setDraft((d) => ({ ...d, [field]: value }));
+    idempotencyKey.current = undefined;
+  }
+
+  function review(event: FormEvent) {
+    event.preventDefault();
+    clearErrors();
+    // Unchanged since the last review: the same key, so a retry after a lost answer replays.
+    idempotencyKey.current ??= newIdempotencyKey();
+    setStep('review');
+  }
+
+  function confirm(event: FormEvent) {
+    event.preventDefault();
+    // A second click before React re-renders the disabled button: ignored here, and were it
+    // sent, it would carry the same Idempotency-Key and be replayed, not moved again.
+    if (inFlight.current) return;
+    inFlight.current = true;
+    send.mutate(undefined, {
+      onSettled: () => {
+        inFlight.current = false;
+      },
+    });
+  }
+
+  const title = titles[kind];
+  const fromLabel = kind === 'deposit' ? 'To account' : 'From account';
+  const fromField = kind === 'transfer' ? 'fromAccountNo' : 'accountNo';
+
+  if (step === 'done' && receipt) {
+    return <ReceiptView receipt={receipt} kind={kind} memo={draft.memo.trim()} headingRef={heading} />;
+  }
+
+  if (step === 'review') {
+    return (
+      <section>
+        <h1 ref={heading} tabIndex={-1}>
+          {title}: review
+        </h1>
+        <form method="post" onSubmit={confirm}>
+          <FormAlert errors={errors} shown={[]} />
+          <dl className="review">
+            <dt>{fromLabel}</dt>
+            <dd>{draft.from}</dd>
+            {kind === 'transfer' ? (
+              <>
+                <dt>To account</dt>
+                <dd>{draft.to.trim()}</dd>
+              </>
+            ) : null}
+            <dt>Amount</dt>
+            <dd>
+              <Money value={normalizeAmount(draft.amount)} />
+            </dd>
+            {draft.memo.trim() ? (
+              <>
+                <dt>Memo</dt>
+                <dd>{draft.memo.trim()}</dd>
+              </>
+            ) : null}
+            {balance !== undefined ? (
+              <>
+                <dt>Balance now</dt>
+                <dd>
+                  <Money value={balance} />
+                </dd>
+              </>
+            ) : null}
+            {after !== undefined ? (
+              <>
+                <dt>Balance after</dt>
+                <dd>
+                  <Money value={after} />
+                </dd>
+              </>
+            ) : null}
+          </dl>
+          <div className="buttons">
+            <button type="submit" disabled={send.isPending}>
+              Confirm
+            </button>
+            <button
+              type="button"
+              className="secondary"
+              disabled={send.isPending}
+              onClick={() => setStep('edit')}
+            >
+              Change
+            </button>
+          </div>
+          {send.isPending ? <p role="status">Sending…</p> : null}
+        </form>
+      </section>
+    );
+  }
+
+  const shown = [fromField, 'accountNo', 'fromAccountNo', 'toAccountNo', 'amount', 'memo', 'pin'];
+  return (
+    <section>
+      <h1 ref={heading} tabIndex={-1}>
+        {title}
+      </h1>
+      <form method="post" onSubmit={review} noValidate>
+        <FormAlert errors={errors} shown={shown} />
+        {customer ? (
+          // One element from the first render on (a select, filled when the accounts arrive), so
+          // the focus never sits on an input that is then replaced.
+          <SelectField
+            label={fromLabel}
+            field={fromField}
+            errors={errors}
+            value={draft.from}
+            onChange={(v) => edit('from', v)}
+            options={
+              own.data
+                ? [
+                    { value: '', label: 'Choose an account' },
+                    ...own.data.items.map((a) => ({
+                      value: a.accountNo,
+                      label: `${a.name} ${a.accountNo} (${formatMoney(a.balance)})`,
+                    })),
+                  ]
+                : [{ value: draft.from, label: draft.from || 'Loading your accounts…' }]
+            }
+          />
+        ) : (
+          <Field
+            label={fromLabel}
+            field={fromField}
+            errors={errors}
+            inputMode="numeric"
+            autoComplete="off"
+            value={draft.from}
+            onChange={(e) => edit('from', e.target.value.trim())}
+          />
+        )}
+        <p className="current" aria-live="polite">
+          {balance !== undefined ? (
+            <>
+              Current balance: <Money value={balance} />
+              {after !== undefined ? (
+                <>
+                  {' '}
+                  · after this: <Money value={after} className={after.startsWith('-') ? 'debit' : ''} />
+                </>
+              ) : null}
+            </>
+          ) : account.isError && validNo ? (
+            'No such account, or it is not yours.'
+          ) : null}
+        </p>
+        {kind === 'transfer' ? (
+          <Field
+            label="To account"
+            field="toAccountNo"
+            errors={errors}
+            inputMode="numeric"
+            autoComplete="off"
+            value={draft.to}
+            onChange={(e) => edit('to', e.target.value)}
+          />
+        ) : null}
+        <Field
+          label="Amount"
+          field="amount"
+          errors={errors}
+          inputMode="decimal"
+          autoComplete="off"
+          value={draft.amount}
+          onChange={(e) => edit('amount', e.target.value)}
+          hint="For example 125.50"
+        />
+        <Field
+          label="Memo"
+          field="memo"
+          errors={errors}
+          maxLength={80}
+          value={draft.memo}
+          onChange={(e) => edit('memo', e.target.value)}
+        />
+        {customer ? (
+          <Field
+            label="PIN"
+            field="pin"
+            type="password"
+            errors={errors}
+            inputMode="numeric"
+            autoComplete="off"
+            maxLength={6}
+            value={draft.pin}
+            onChange={(e) => edit('pin', e.target.value)}
+          />
+        ) : null}
+        <button type="submit">Review</button>
+      </form>
+    </section>
+  );
+}
+
+const when = new Intl.DateTimeFormat(undefined, { dateStyle: 'long', timeStyle: 'medium' });
+
+function ReceiptView({
+  receipt,
+  kind,
+  memo,
+  headingRef,
+}: {
+  readonly receipt: Receipt;
+  readonly kind: MoveKind;
+  readonly memo: string;
+  readonly headingRef: RefObject<HTMLHeadingElement | null>;
+}) {
+  const accountNo = receipt.kind === 'transfer' ? receipt.transfer.fromAccountNo : receipt.movement.accountNo;
+  return (
+    <section className="receipt">
+      <h1 ref={headingRef} tabIndex={-1}>
+        Receipt
+      </h1>
+      <p role="status" className="notice">
+        {titles[kind]} done.
+      </p>
+      <dl className="review">
+        {receipt.kind === 'transfer' ? (
+          <>
+            <dt>Transfer</dt>
+            <dd className="mono">{receipt.transfer.transferId}</dd>
+            <dt>From account</dt>
+            <dd>{receipt.transfer.fromAccountNo}</dd>
+            <dt>To account</dt>
+            <dd>{receipt.transfer.toAccountNo}</dd>
+            <dt>Amount</dt>
+            <dd>
+              <Money value={receipt.transfer.amount} />
+            </dd>
+            <dt>Balance after</dt>
+            <dd>
+              <Money value={receipt.transfer.fromBalanceAfter} />
+            </dd>
+            <dt>Time</dt>
+            <dd>{when.format(new Date(receipt.transfer.createdAt))}</dd>
+          </>
+        ) : (
+          <>
+            <dt>Entry</dt>
+            <dd className="mono">{receipt.movement.entryId}</dd>
+            <dt>Account</dt>
+            <dd>{receipt.movement.accountNo}</dd>
+            <dt>Type</dt>
+            <dd>{receipt.movement.type === 'DEPOSIT' ? 'Deposit' : 'Withdrawal'}</dd>
+            <dt>Amount</dt>
+            <dd>
+              <Money value={receipt.movement.amount} />
+            </dd>
+            <dt>Balance after</dt>
+            <dd>
+              <Money value={receipt.movement.balanceAfter} />
+            </dd>
+            <dt>Time</dt>
+            <dd>{when.format(new Date(receipt.movement.createdAt))}</dd>
+          </>
+        )}
+        {memo ? (
+          <>
+            <dt>Memo</dt>
+            <dd>{memo}</dd>
+          </>
+        ) : null}
+      </dl>
+      <div className="buttons no-print">
+        <button type="button" onClick={() => window.print()}>
+          Print receipt
+        </button>
+        <Link className="button secondary" to={`/accounts/${accountNo}`}>
+          Back to the account
+        </Link>
+      </div>
+    </section>
+  );
+}
