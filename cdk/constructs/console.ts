@@ -6,6 +6,7 @@ import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { consoleCsp } from '../../web/csp';
+import { acknowledge } from '../nag';
 
 export { consoleCsp };
 
@@ -75,17 +76,6 @@ export class ConsoleDistribution extends Construct {
     const stack = Stack.of(this);
     this.domainName = props.domain?.name;
 
-    this.bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      versioned: true,
-      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-
     // CloudFront standard logs are written with ACLs, so this bucket keeps them enabled.
     this.logBucket = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -96,6 +86,46 @@ export class ConsoleDistribution extends Construct {
       lifecycleRules: [{ expiration: Duration.days(props.accessLogDays ?? 365) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      // S3's own access log of the console's files, beside CloudFront's (a bucket policy grants it).
+      serverAccessLogsBucket: this.logBucket,
+      serverAccessLogsPrefix: 's3/',
+      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    acknowledge(
+      this.bucket,
+      'PCI.DSS.321-S3DefaultEncryptionKMS',
+      "The console's files are the same static HTML, JavaScript and CSS that every visitor downloads: no secret or customer data is in them, so SSE-S3 protects them as well as a KMS key would, without giving CloudFront a grant on the bank's data key.",
+    );
+    acknowledge(
+      this.bucket,
+      'PCI.DSS.321-S3BucketReplicationEnabled',
+      'Build output, rebuilt from the repository by `npm run deploy` (and versioned here for 30 days): a replica would add a second bucket and replication cost to protect nothing that cannot be rebuilt.',
+    );
+    acknowledge(
+      this.logBucket,
+      'PCI.DSS.321-S3DefaultEncryptionKMS',
+      'CloudFront standard logging delivers only to buckets encrypted with SSE-S3 (it cannot use a customer-managed KMS key), so this bucket stays on SSE-S3; it holds request logs, no customer data beyond what CloudFront sees.',
+    );
+    acknowledge(
+      this.logBucket,
+      'PCI.DSS.321-S3BucketReplicationEnabled',
+      'Access logs kept a year with a lifecycle rule; replicating them would double their storage and request cost. The audit trail that matters is sealed in the Object Lock log bucket.',
+    );
+    acknowledge(
+      this.logBucket,
+      'PCI.DSS.321-S3BucketVersioningEnabled',
+      'Log delivery only ever creates new objects, and the lifecycle rule expires them after a year; versions would keep every expired log as a noncurrent version.',
+    );
 
     this.viewerRequest = new cloudfront.Function(this, 'ViewerRequest', {
       comment: 'Console client-side routes to index.html; / to the console for browsers',
@@ -162,6 +192,25 @@ export class ConsoleDistribution extends Construct {
           }
         : {}),
     });
+    acknowledge(
+      this.distribution,
+      'AwsSolutions-CFR1',
+      "No geo restriction: the bank's customers use it from wherever they are; abuse is handled per request (the API's login limits, and the WAF rate rule when a web ACL is attached).",
+    );
+    if (!props.webAclArn) {
+      acknowledge(
+        this.distribution,
+        'AwsSolutions-CFR2',
+        'A CloudFront web ACL must live in us-east-1 while this stack may be regional: deploy cdk/constructs/waf.ts (AWS managed common and known-bad-inputs rule sets, a rate rule on /auth/login) in us-east-1 and pass its ARN as context `consoleWebAclArn`, which attaches it and removes this finding. Without it the API still rate-limits logins in PostgreSQL.',
+      );
+    }
+    if (!props.domain) {
+      acknowledge(
+        this.distribution,
+        'AwsSolutions-CFR4',
+        'Without a custom domain CloudFront serves its default *.cloudfront.net certificate, whose security policy it does not let a distribution choose (TLSv1 is still negotiable there). Give `consoleDomainName` and `consoleCertificateArn` and the distribution requires TLSv1.2_2021.',
+      );
+    }
   }
 
   /** Attaches a WAF web ACL (scope CLOUDFRONT) by ARN, e.g. from a WAF construct made later. */

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
@@ -6,8 +8,16 @@ import { viewerRequestCode } from '../../cdk/constructs/console';
 import { consoleCsp } from '../../web/csp';
 
 /** The console's CloudFront distribution: same origin as the API, static files from S3 via OAC. */
+const cdkJson = JSON.parse(readFileSync(path.join(import.meta.dirname, '../../cdk.json'), 'utf8')) as {
+  context: Record<string, unknown>;
+};
+
+/** As `cdk synth` would (cdk.json feature flags), without bundling. */
 function synth(context: Record<string, unknown> = {}) {
-  const app = new App({ analyticsReporting: false, context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  const app = new App({
+    analyticsReporting: false,
+    context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [], ...context },
+  });
   const stack = new BankStack(app, defaultSettings.stackName, { settings: settingsFromContext(app.node) });
   return { stack, template: Template.fromStack(stack) };
 }
