@@ -240,7 +240,11 @@ export async function moveMoney(context: BankContext, movement: Movement): Promi
   }
   try {
     return respond(
-      await runOperation(context, movement.sql, movement.params(pin, movement.otp ?? null, idemKey, idemHash)),
+      await runOperation(
+        context,
+        movement.sql,
+        movement.params(pin, movement.otp ?? null, idemKey, idemHash),
+      ),
     );
   } catch (error) {
     // The wrong PIN that used up the last attempt: the database has just locked the account.
