@@ -4,7 +4,7 @@ import bcrypt from 'bcryptjs';
 import { promptHidden, UsageError } from '../cdk/scripts/prompt';
 import { bcryptInput } from '../shared/auth/passwords';
 import { passwordSchema, usernameSchema } from '../shared/schemas';
-import { startPostgres } from './postgres';
+import { recordedPgdata, startPostgres } from './postgres';
 
 /**
  * `npm run admin:reset -- --username <name>`: offline recovery of a lost password (an admin's,
@@ -27,9 +27,14 @@ function parseArgs(argv: readonly string[]): string {
   return username;
 }
 
+/** The cluster of a data directory: as root it lives outside it, and cluster.json names it. */
+function pgdataOf(dataDir: string): string {
+  return recordedPgdata(dataDir) ?? path.join(dataDir, 'pgdata');
+}
+
 /** True when the PostgreSQL of this data directory is running (its postmaster.pid names a live process). */
 function serverRunning(dataDir: string): boolean {
-  const pidFile = path.join(dataDir, 'pgdata', 'postmaster.pid');
+  const pidFile = path.join(pgdataOf(dataDir), 'postmaster.pid');
   if (!existsSync(pidFile)) return false;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0) return false;
@@ -45,7 +50,7 @@ function serverRunning(dataDir: string): boolean {
 async function main(): Promise<void> {
   const username = parseArgs(process.argv.slice(2));
   const dataDir = path.resolve(process.env.BANK_DATA_DIR ?? '.data');
-  if (!existsSync(path.join(dataDir, 'pgdata', 'PG_VERSION'))) {
+  if (!existsSync(path.join(pgdataOf(dataDir), 'PG_VERSION'))) {
     throw new UsageError(`${dataDir} holds no bank (run npm start once, or set BANK_DATA_DIR)`);
   }
   if (serverRunning(dataDir)) {

@@ -18,6 +18,7 @@ import {
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { batchNoOfKey, batchPrefix } from '../shared/audit/chain';
 import { packageBinaries } from './pg-binaries';
 import {
   type ClusterFile,
@@ -184,6 +185,10 @@ async function backup(dataDir: string, out: string | undefined): Promise<void> {
       if (segment || name.endsWith('.history'))
         await copyFile(path.join(pgdata, 'pg_wal', name), path.join(walCopy, name));
     }
+    // 3b. The log bucket again: a batch sealed while the cluster was being copied is in the copied
+    // database, so its object must be in the copy too. One sealed after pg_backup_stop may come
+    // along as well; the restore leaves out every batch its database does not know.
+    await copyTree(path.join(dataDir, 'log-bucket'), path.join(stage, 'data', 'log-bucket'), () => false);
     // 4. The manifest, then the archive, created 0600 before a byte of it is written.
     const bins = await packageBinaries();
     const files: Record<string, string> = {};
@@ -280,9 +285,18 @@ async function restore(dataDir: string, file: string, force: boolean): Promise<v
       const client = server.client('bank');
       await client.connect();
       try {
-        const { rows } = await client.query<{ accounts: string; events: string }>(
-          'SELECT (SELECT count(*) FROM accounts)::text AS accounts, (SELECT count(*) FROM audit_logs)::text AS events',
+        const { rows } = await client.query<{ accounts: string; events: string; lastBatch: string }>(
+          `SELECT (SELECT count(*) FROM accounts)::text AS accounts, (SELECT count(*) FROM audit_logs)::text AS events,
+                  (SELECT coalesce(max(batch_no), 0) FROM seal_batches)::text AS "lastBatch"`,
         );
+        const leftOut = await pruneBatchesAfter(
+          path.join(dataDir, 'log-bucket'),
+          Number(rows[0]?.lastBatch ?? 0),
+        );
+        if (leftOut > 0)
+          console.log(
+            `left out ${leftOut} sealed batch(es) newer than the restored database (sealed after the backup point)`,
+          );
         console.log(
           `restored ${file} (taken ${manifest.createdAt}) into ${dataDir}: ${rows[0]?.accounts ?? '?'} accounts, ${rows[0]?.events ?? '?'} audit events${keptAside ? `; the data it replaced is in ${keptAside}` : ''}`,
         );
@@ -295,6 +309,31 @@ async function restore(dataDir: string, file: string, force: boolean): Promise<v
   } finally {
     await rm(stage, { recursive: true, force: true });
   }
+}
+
+/**
+ * Removes from a restored log bucket the batches (and their later versions) numbered above the
+ * restored database's last seal: sealed after the backup point, they belong to a history the
+ * restore did not keep. Returns how many it left out.
+ */
+async function pruneBatchesAfter(bucketDir: string, lastBatch: number): Promise<number> {
+  let leftOut = 0;
+  for (const dir of [path.join(bucketDir, batchPrefix), path.join(bucketDir, '.versions', batchPrefix)]) {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    for (const name of names) {
+      const batchNo = batchNoOfKey(`${batchPrefix}${name}`);
+      if (batchNo === undefined || batchNo <= lastBatch) continue;
+      await rm(path.join(dir, name), { recursive: true, force: true });
+      if (!dir.includes('.versions')) leftOut += 1;
+    }
+  }
+  return leftOut;
 }
 
 const [command, ...args] = process.argv.slice(2);

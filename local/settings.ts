@@ -23,6 +23,7 @@ const localSchema = z.object({
   POWERTOOLS_LOG_LEVEL: z.optional(z.enum(logLevels)),
 });
 
+const moneyText = 'a decimal money string like "1000.00", above 0 and at most 1000000000.00';
 const allowedText: Readonly<Record<string, string>> = {
   HOST: 'a host name or address',
   BANK_DATA_DIR: 'a directory path',
@@ -32,6 +33,9 @@ const allowedText: Readonly<Record<string, string>> = {
   POWERTOOLS_LOG_LEVEL: `one of ${logLevels.join(', ')}`,
   BANK_DATA_API_ENDPOINT: 'a URL',
   BANK_JWT_SECRET: 'at least 32 characters',
+  BANK_STEP_UP_AMOUNT: moneyText,
+  BANK_DAILY_DEBIT_LIMIT: moneyText,
+  BANK_APPROVAL_AMOUNT: moneyText,
 };
 
 export type LocalSettings = z.infer<typeof localSchema> &

@@ -24,6 +24,12 @@ export interface DbState {
   readonly history: readonly HistoryRow[];
   readonly accounts: readonly AccountRow[];
   readonly seals: readonly SealRow[];
+  /**
+   * Batches sealed in the database whose upload to the bucket the sealer has not yet confirmed
+   * (seal_uploads): the next sealer run uploads them first. Confirming an upload is a separate
+   * step, so a batch missing from the bucket and not listed here is a problem, not a wait.
+   */
+  readonly awaitingUpload: readonly string[];
   /** The reading snapshot's xmax (a full 64-bit transaction id): every row read is older. */
   readonly xmax: string;
   /** The last value each sequence handed out (0 when none). */
@@ -75,7 +81,8 @@ const metaSql = `
     'xmax', pg_snapshot_xmax(pg_current_snapshot())::text,
     'auditSeqLast', (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM audit_logs_seq_seq)::text,
     'historySeqLast', (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM history_seq_seq)::text,
-    'now', ${iso('statement_timestamp()')})::text`;
+    'now', ${iso('statement_timestamp()')},
+    'awaitingUpload', (SELECT coalesce(json_agg(batch_no::text ORDER BY batch_no), '[]') FROM seal_uploads))::text`;
 
 async function allPages<T extends { readonly k: unknown }>(query: JsonQuery, sql: string): Promise<T[]> {
   const rows: T[] = [];
@@ -94,7 +101,7 @@ export async function readDbState(session: SnapshotSession): Promise<DbState> {
     // The snapshot is taken by the first statement; every later one sees the same rows.
     const meta = (await query(metaSql, {})) as Pick<
       DbState,
-      'xmax' | 'auditSeqLast' | 'historySeqLast' | 'now'
+      'xmax' | 'auditSeqLast' | 'historySeqLast' | 'now' | 'awaitingUpload'
     >;
     return {
       ...meta,

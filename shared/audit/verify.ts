@@ -29,6 +29,8 @@ export interface VerifyReport {
   readonly events: number;
   readonly entries: number;
   readonly balances: number;
+  /** Batches sealed in the database and waiting for the sealer to upload them. */
+  readonly awaitingUpload: number;
   readonly unsealed: {
     readonly events: number;
     readonly entries: number;
@@ -173,6 +175,9 @@ export async function verifySeals(bucket: LogBucket, db: DbState): Promise<Verif
     inDb.add(batchNo);
     const hash = inBucket.get(batchNo);
     if (hash === undefined) {
+      // Sealed, not uploaded yet (an upload failed, or a backup was taken in between): the next
+      // sealer run uploads it before anything else. Not a problem while it is waiting.
+      if (db.awaitingUpload.includes(String(batchNo))) continue;
       if (!problems.some((p) => p.startsWith(`batch ${batchNo}: `)))
         problems.push(`batch ${batchNo}: sealed in the database but not in the bucket`);
     } else if (hash !== seal.batchHash) {
@@ -401,6 +406,7 @@ export async function verifySeals(bucket: LogBucket, db: DbState): Promise<Verif
     events: sealed.audit.size,
     entries: sealed.history.size,
     balances: new Set(sealedBalances.map((b) => b.accountId)).size,
+    awaitingUpload: db.awaitingUpload.length,
     unsealed: {
       events: unsealedCount.audit,
       entries: unsealedCount.history,
@@ -422,6 +428,9 @@ export function formatReport(report: VerifyReport): string {
     `sealed batches:   ${report.batches} (through ${through})`,
     `sealed:           ${report.events} audit events, ${report.entries} ledger entries, ${report.balances} account balances`,
     `not yet sealed:   ${report.unsealed.events} audit events, ${report.unsealed.entries} ledger entries${oldest}`,
+    ...(report.awaitingUpload > 0
+      ? [`awaiting upload:  ${report.awaitingUpload} sealed batch(es), uploaded by the next sealer run`]
+      : []),
     report.problems.length === 0
       ? 'result:           OK, the sealed record is complete and unchanged'
       : `result:           ${report.problems.length} problem(s)`,

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import bcrypt from 'bcryptjs';
 import pg from 'pg';
 import { freePort } from '../../local/postgres';
 import { localClusterArn, localSecretArn } from '../../local/services';
@@ -141,14 +142,36 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // ---- set-up, without faults: users and accounts through the API --------------------------
     const adminToken = await login(baseUrl, 'admin', adminPassword);
     const tellers: Actor[] = [];
-    for (let i = 0; i < 2; i += 1) {
-      const username = `teller${i}`;
-      const user = await api(baseUrl, 'POST', '/users', adminToken, {
-        username,
-        password: userPassword,
-        role: 'teller',
-      });
-      tellers.push({ userId: str(user.id), username, password: userPassword, role: 'teller', token: '' });
+    // An admin creating a teller needs a TOTP code (API.md step-up): the harness makes its tellers
+    // as the owner makes the first admin (bank_create_user), and everything else through the API.
+    const owner = new pg.Client({
+      host: '127.0.0.1',
+      port: postmaster(dataDir)?.port,
+      user: 'postgres',
+      password: superuserPassword,
+      database: 'bank',
+    });
+    await owner.connect();
+    try {
+      for (let i = 0; i < 2; i += 1) {
+        const username = `teller${i}`;
+        await owner.query("SELECT bank_create_user($1, $2, 'teller')", [
+          username,
+          await bcrypt.hash(userPassword, 4),
+        ]);
+        const row = await owner.query<{ id: string }>('SELECT id::text FROM users WHERE username = $1', [
+          username,
+        ]);
+        tellers.push({
+          userId: str(row.rows[0]?.id),
+          username,
+          password: userPassword,
+          role: 'teller',
+          token: '',
+        });
+      }
+    } finally {
+      await owner.end();
     }
     for (const t of tellers) t.token = await login(baseUrl, t.username, t.password);
     const firstTeller = tellers[0];

@@ -28,6 +28,8 @@ describe('the response validator', () => {
       username: 'alice',
       role: 'customer',
       createdAt: '2026-11-23T10:15:30.000Z',
+      disabled: false,
+      totpEnabled: false,
     };
     expect(validator.validate(me, 200, 'application/json', user).ok).toBe(true);
     expect(validator.validate(me, 200, 'application/json', { ...user, passwordHash: 'x' }).ok).toBe(false);

@@ -1,3 +1,4 @@
+import bcrypt from 'bcryptjs';
 import * as fc from 'fast-check';
 import { SignJWT } from 'jose';
 import type pg from 'pg';
@@ -459,13 +460,28 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
   const admin = await login(target.adminUsername, target.adminPassword);
   const suffix = options.seed.toString(36);
   const users: Record<string, { id: string; username: string }> = {};
-  for (const role of ['teller', 'customer', 'customer2'] as const) {
+  // An admin creating a teller needs a TOTP code (API.md step-up): the set-up makes its teller as
+  // the owner makes the first admin (bank_create_user), and its customers through the API.
+  {
+    const username = `fz-teller-${suffix}`;
+    const client = target.db();
+    await client.connect();
+    try {
+      await client.query("SELECT bank_create_user($1, $2, 'teller')", [
+        username,
+        await bcrypt.hash(password, 4),
+      ]);
+      const row = await client.query<{ id: string }>('SELECT id::text FROM users WHERE username = $1', [
+        username,
+      ]);
+      users.teller = { id: String(row.rows[0]?.id), username };
+    } finally {
+      await client.end();
+    }
+  }
+  for (const role of ['customer', 'customer2'] as const) {
     const username = `fz-${role}-${suffix}`;
-    const user = await call(url, 'POST', '/users', admin, {
-      username,
-      password,
-      role: role === 'customer2' ? 'customer' : role,
-    });
+    const user = await call(url, 'POST', '/users', admin, { username, password, role: 'customer' });
     users[role] = { id: String(user.id), username };
   }
   const teller = await login(users.teller?.username ?? '', password);

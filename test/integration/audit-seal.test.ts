@@ -33,6 +33,7 @@ describe('audit sealing', () => {
       events: 4,
       entries: 3,
       balances: 2,
+      awaitingUpload: 0,
       unsealed: { events: 0, entries: 0, oldestAgeS: null },
       problems: [],
     });

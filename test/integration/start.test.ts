@@ -260,9 +260,9 @@ describe('npm start', () => {
     });
     const code = await run.exited;
     // Assess
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(run.output()).toMatch(
-      /^error: invalid environment: BANK_DAILY_DEBIT_LIMIT must be a decimal string like "1000.00"$/m,
+      /^error: BANK_DAILY_DEBIT_LIMIT="5000.001" is not allowed: use a decimal money string like "1000.00", above 0 and at most 1000000000.00$/m,
     );
     expect(existsSync(path.join(dataDir, 'pgdata'))).toBe(false);
   }, 60_000);
