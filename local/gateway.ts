@@ -139,7 +139,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const rawPath = decodeHttpApiPath(queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt));
     const match = router.match(method, rawPath);
     if (match.kind === 'not-found') {
-      sendProblem(res, 404, 'Not Found', `No route for ${method} ${rawPath}`, 'NOT_FOUND', requestId);
+      // The path is not repeated: an answer never reflects what the caller sent.
+      sendProblem(res, 404, 'Not Found', `No route for ${method} on this path`, 'NOT_FOUND', requestId);
       return;
     }
     if (match.kind === 'method-not-allowed') {
@@ -148,7 +149,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         res,
         405,
         'Method Not Allowed',
-        `${method} is not allowed on ${rawPath}; allowed: ${match.allow.join(', ')}`,
+        `${method} is not allowed on this path; allowed: ${match.allow.join(', ')}`,
         'METHOD_NOT_ALLOWED',
         requestId,
       );

@@ -222,6 +222,14 @@ export const requestExamples: Partial<Record<RouteName, Record<string, unknown>>
   },
   'accounts.lock': { reason: 'Card reported stolen' },
   'accounts.unlock': {},
+  'me.password': { currentPassword: 'alice-password-1', newPassword: 'alice-password-2', otp: '492039' },
+  'users.password': { newPassword: 'alice-password-2' },
+  'users.disable': { reason: 'Left the bank' },
+  'accounts.pin': { newPin: '7391' },
+  'me.totp.confirm': { otp: '492039' },
+  'me.totp.disable': { otp: '492039', password: 'alice-password-1' },
+  'users.totp.reset': { reason: 'Lost phone, identity checked at the counter' },
+  'approvals.reject': { reason: 'Not confirmed with the customer' },
 };
 
 /** A route's request example: the one written above, or `{}` for a body that takes nothing. */
@@ -353,6 +361,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         'Customers, tellers and admins on one HTTPS API. Money is a decimal string with two fraction digits; errors are `application/problem+json` with a stable `code`.',
     },
     servers: [{ url: '/', description: 'The origin that serves this document' }],
+    // Every error code and its status, as API.md lists them.
+    'x-error-codes': errorCodes,
     components: {
       schemas: components.schemas,
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },

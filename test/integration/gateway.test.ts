@@ -406,7 +406,7 @@ describe('startGateway with fixture handlers', () => {
       type: 'about:blank',
       title: 'Not Found',
       status: 404,
-      detail: 'No route for GET /nope',
+      detail: 'No route for GET on this path',
       code: 'NOT_FOUND',
       requestId,
     });
@@ -424,7 +424,7 @@ describe('startGateway with fixture handlers', () => {
       type: 'about:blank',
       title: 'Method Not Allowed',
       status: 405,
-      detail: 'DELETE is not allowed on /echo; allowed: GET, POST',
+      detail: 'DELETE is not allowed on this path; allowed: GET, POST',
       code: 'METHOD_NOT_ALLOWED',
       requestId: reply.headers.get('x-request-id'),
     });

@@ -695,10 +695,7 @@ describe('GET /openapi.json for limits and approvals', () => {
     expect(res.status).toBe(200);
     type Operation = {
       parameters: Array<{ name: string; in: string; schema: Record<string, unknown> }>;
-      responses: Record<
-        string,
-        { 'x-error-codes'?: string[]; content?: Record<string, { schema: unknown }> }
-      >;
+      responses: Record<string, { 'x-codes'?: string[]; content?: Record<string, { schema: unknown }> }>;
     };
     const paths = res.body.paths as Record<string, Record<string, Operation>>;
     const op = (path: string, method: string): Operation => {
@@ -713,22 +710,24 @@ describe('GET /openapi.json for limits and approvals', () => {
     ] as const) {
       const responses = op(path, 'post').responses;
       expect(Object.keys(responses)).toContain(success);
-      const accepted = JSON.stringify(responses['202']?.content?.['application/json']?.schema);
+      // The approval is a named schema: follow its $ref into components.schemas.
+      const ref = responses['202']?.content?.['application/json']?.schema as { $ref?: string } | undefined;
+      const named = ref?.$ref?.replace('#/components/schemas/', '') ?? '';
+      const components = (res.body.components as { schemas: Record<string, unknown> }).schemas;
+      const accepted = JSON.stringify(components[named]);
       for (const member of ['approvalId', 'makerId', 'checkerId', 'decidedAt', 'expired'])
         expect(accepted, path).toContain(member);
-      expect(responses['422']?.['x-error-codes']).toEqual(
+      expect(responses['422']?.['x-codes']).toEqual(
         expect.arrayContaining(['INSUFFICIENT_FUNDS', 'IDEMPOTENCY_KEY_REUSED', 'LIMIT_EXCEEDED']),
       );
     }
     const approve = op('/approvals/{approvalId}/approve', 'post').responses;
     expect(approve['200']).toBeDefined();
-    expect(approve['403']?.['x-error-codes']).toEqual(['FORBIDDEN']);
-    expect(approve['409']?.['x-error-codes']).toEqual(['CONFLICT']);
-    expect(approve['422']?.['x-error-codes']).toEqual(['INSUFFICIENT_FUNDS']);
-    expect(approve['423']?.['x-error-codes']).toEqual(['ACCOUNT_LOCKED']);
-    expect(op('/approvals/{approvalId}/reject', 'post').responses['409']?.['x-error-codes']).toEqual([
-      'CONFLICT',
-    ]);
+    expect(approve['403']?.['x-codes']).toEqual(['FORBIDDEN']);
+    expect(approve['409']?.['x-codes']).toEqual(['CONFLICT']);
+    expect(approve['422']?.['x-codes']).toEqual(['INSUFFICIENT_FUNDS']);
+    expect(approve['423']?.['x-codes']).toEqual(['ACCOUNT_LOCKED']);
+    expect(op('/approvals/{approvalId}/reject', 'post').responses['409']?.['x-codes']).toEqual(['CONFLICT']);
     const status = op('/approvals', 'get').parameters.find((p) => p.name === 'status');
     expect(status).toMatchObject({
       in: 'query',

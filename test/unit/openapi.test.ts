@@ -84,6 +84,23 @@ describe('the OpenAPI document', () => {
       bank_transfer: ['transfers.create'],
       bank_pin_reserve: ['accounts.deposit', 'accounts.withdraw', 'transfers.create'],
       bank_pin_failed: ['accounts.deposit', 'accounts.withdraw', 'transfers.create'],
+      bank_account_pin: ['accounts.pin'],
+      bank_approval_approve: ['approvals.approve'],
+      bank_approval_reject: ['approvals.reject'],
+      bank_debit_limit_take: ['accounts.withdraw', 'transfers.create'],
+      bank_pin_verify: ['accounts.deposit', 'accounts.withdraw', 'transfers.create', 'accounts.pin'],
+      bank_reauth_begin: ['me.password', 'me.totp.disable'],
+      bank_reauth_judge: ['me.password', 'me.totp.disable'],
+      bank_step_up: [
+        'accounts.deposit',
+        'accounts.withdraw',
+        'transfers.create',
+        'accounts.pin',
+        'me.password',
+        'me.totp.disable',
+        'users.create',
+      ],
+      bank_user_target: ['users.password', 'users.disable', 'users.enable', 'users.totp.reset'],
     };
     const dir = path.resolve(import.meta.dirname, '../../migrations');
     let found = 0;

@@ -25,7 +25,11 @@ interface Draft {
   readonly pin: string;
 }
 
-type Receipt = { kind: 'movement'; movement: Movement } | { kind: 'transfer'; transfer: Transfer };
+type Receipt =
+  | { kind: 'movement'; movement: Movement }
+  | { kind: 'transfer'; transfer: Transfer }
+  // A teller's movement at or over the approval amount: 202, nothing moved until a second person approves.
+  | { kind: 'approval'; approvalId: string; status: string };
 
 export function DepositPage() {
   const { accountNo = '' } = useParams();
@@ -106,6 +110,8 @@ function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly ini
             body: { fromAccountNo: draft.from, toAccountNo: draft.to.trim(), amount, ...extras },
           }),
         );
+        if ('approvalId' in transfer)
+          return { kind: 'approval', approvalId: transfer.approvalId, status: transfer.status };
         return { kind: 'transfer', transfer };
       }
       const path = kind === 'deposit' ? '/accounts/{accountNo}/deposit' : '/accounts/{accountNo}/withdraw';
@@ -115,6 +121,8 @@ function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly ini
           body: { amount, ...extras },
         }),
       );
+      if ('approvalId' in movement)
+        return { kind: 'approval', approvalId: movement.approvalId, status: movement.status };
       return { kind: 'movement', movement };
     },
     onSuccess: (result) => {
@@ -347,6 +355,19 @@ function ReceiptView({
   readonly memo: string;
   readonly headingRef: RefObject<HTMLHeadingElement | null>;
 }) {
+  if (receipt.kind === 'approval') {
+    return (
+      <section className="receipt">
+        <h1 ref={headingRef} tabIndex={-1}>
+          Waiting for approval
+        </h1>
+        <p role="status" className="notice">
+          {titles[kind]} of this size waits for a second person: approval{' '}
+          <span className="mono">{receipt.approvalId}</span> is {receipt.status}. Nothing has moved yet.
+        </p>
+      </section>
+    );
+  }
   const accountNo = receipt.kind === 'transfer' ? receipt.transfer.fromAccountNo : receipt.movement.accountNo;
   return (
     <section className="receipt">
