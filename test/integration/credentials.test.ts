@@ -979,8 +979,13 @@ describe('the OpenAPI document', () => {
     const errorCodes = res.body['x-error-codes'] as Record<string, number>;
     expect(errorCodes).toMatchObject({ OTP_REQUIRED: 401, STEP_UP_REQUIRED: 403, INVALID_OTP: 403 });
     // The bodies with otp, and the user shape with its two new members.
-    const schemaOf = (method: string, path: string) =>
-      JSON.stringify((paths[path]?.[method]?.requestBody as Record<string, unknown> | undefined) ?? {});
+    // A request body is a named schema: follow its $ref into components.schemas.
+    const components = (res.body.components as { schemas: Record<string, unknown> }).schemas;
+    const schemaOf = (method: string, path: string) => {
+      const body = JSON.stringify(paths[path]?.[method]?.requestBody ?? {});
+      const ref = /"#\/components\/schemas\/(\w+)"/.exec(body)?.[1];
+      return ref ? `${body}${JSON.stringify(components[ref])}` : body;
+    };
     for (const [method, path] of [
       ['post', '/auth/login'],
       ['post', '/users'],
@@ -991,7 +996,7 @@ describe('the OpenAPI document', () => {
     ] as const) {
       expect(schemaOf(method, path), `${method} ${path}`).toContain('"otp"');
     }
-    const me = JSON.stringify(paths['/me']?.get?.responses);
+    const me = JSON.stringify(components.User);
     expect(me).toContain('"disabled"');
     expect(me).toContain('"totpEnabled"');
     const parameterNames = (path: string): string[] =>
