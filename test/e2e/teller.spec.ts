@@ -9,8 +9,7 @@ const teller = { username: 'tina', password: 'tina-password-1' };
 
 test.beforeAll(async ({}, testInfo) => {
   const bank = bankOf(testInfo);
-  const admin = await bank.login('admin', adminPassword);
-  await bank.ok('POST', '/users', admin, { ...teller, role: 'teller' });
+  await bank.createTeller(teller.username, teller.password);
 });
 
 async function move(
@@ -38,13 +37,13 @@ test('teller: a new customer, two accounts, money in, out and across, lock and u
   await checkPage(page, 'teller-customers', testInfo);
 
   // A username that breaks the rules: the API's message sits next to the field.
-  await page.getByLabel('Username').fill('Carl Smith');
+  await page.getByLabel('Username', { exact: true }).fill('Carl Smith');
   await page.getByLabel('Password').fill('carl-password-1');
   await page.getByRole('button', { name: 'Create' }).click();
-  await expect(page.getByLabel('Username')).toHaveAccessibleDescription(
+  await expect(page.getByLabel('Username', { exact: true })).toHaveAccessibleDescription(
     /The username must be 3\.\.32 characters/,
   );
-  await page.getByLabel('Username').fill('carl');
+  await page.getByLabel('Username', { exact: true }).fill('carl');
   await page.getByRole('button', { name: 'Create' }).click();
   const created = page.getByRole('status').filter({ hasText: 'Created customer' });
   await expect(created).toBeVisible();
