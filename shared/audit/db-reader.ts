@@ -51,12 +51,14 @@ const iso = (column: string): string =>
 const pageSize = 500;
 const minBigint = '-9223372036854775808';
 
+// Pages are ordered by `k`, the number: an ORDER BY naming `seq` or `id` would take the text
+// column of the same output name and page 1, 10, 100, ... skipping rows past the first page.
 const auditPageSql = `
   SELECT coalesce(json_agg(r ORDER BY r.k), '[]')::text FROM (
     SELECT seq AS k, seq::text AS seq, id::text AS id, xmin::text AS xmin, actor, action, outcome,
            details::text AS details, ip, user_agent AS "userAgent", request_id AS "requestId",
            ${iso('created_at')} AS "createdAt"
-      FROM audit_logs WHERE seq > :after::bigint ORDER BY seq LIMIT ${pageSize}) r`;
+      FROM audit_logs WHERE seq > :after::bigint ORDER BY k LIMIT ${pageSize}) r`;
 
 const historyPageSql = `
   SELECT coalesce(json_agg(r ORDER BY r.k), '[]')::text FROM (
@@ -64,12 +66,12 @@ const historyPageSql = `
            type, amount_minor::text AS "amountMinor", balance_after_minor::text AS "balanceAfterMinor",
            counterparty_account_id::text AS "counterpartyAccountId", transfer_id::text AS "transferId", memo,
            actor_id::text AS "actorId", ${iso('created_at')} AS "createdAt"
-      FROM history WHERE seq > :after::bigint ORDER BY seq LIMIT ${pageSize}) r`;
+      FROM history WHERE seq > :after::bigint ORDER BY k LIMIT ${pageSize}) r`;
 
 const accountsPageSql = `
   SELECT coalesce(json_agg(r ORDER BY r.k), '[]')::text FROM (
     SELECT id AS k, id::text AS id, account_no AS "accountNo", balance_minor::text AS "balanceMinor"
-      FROM accounts WHERE id > :after::bigint ORDER BY id LIMIT ${pageSize}) r`;
+      FROM accounts WHERE id > :after::bigint ORDER BY k LIMIT ${pageSize}) r`;
 
 const sealsPageSql = `
   SELECT coalesce(json_agg(r ORDER BY r.k), '[]')::text FROM (

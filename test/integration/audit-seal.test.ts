@@ -74,6 +74,24 @@ describe('audit sealing', () => {
     expect(seals).toEqual([{ batch_hash: batch.hash }]);
   });
 
+  it('reads every row past its first page, in number order (seq 10 after 9, not after 1)', async () => {
+    // Prepare: more audit events than one page of the verifier's read (500), seqs of 1 to 4 digits.
+    w = await sealWorld();
+    await w.rows(
+      "INSERT INTO audit_logs (actor, action, outcome) SELECT 'bulk', 'me.get', 'success' FROM generate_series(1, 1200)",
+    );
+    const [{ count } = { count: '0' }] = await w.rows<{ count: string }>(
+      'SELECT count(*)::text AS count FROM audit_logs',
+    );
+    // Act
+    await w.seal({ batchMax: 1000 });
+    const report = await w.verify();
+    // Assess
+    expect(report.problems).toEqual([]);
+    expect(report.events).toBe(Number(count));
+    expect(report.unsealed).toEqual({ events: 0, entries: 0, oldestAgeS: null });
+  });
+
   it('reports what is not yet sealed, with the age of the oldest, and seals it on the next run', async () => {
     // Prepare
     w = await sealWorld();
