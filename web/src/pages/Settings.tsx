@@ -86,17 +86,7 @@ function PasswordForm() {
         onChange={(e) => setNew(e.target.value)}
         hint="10 to 128 characters. Your other sessions end."
       />
-      {needsOtp ? (
-        <Field
-          label="One-time code"
-          field="otp"
-          inputMode="numeric"
-          autoComplete="one-time-code"
-          errors={errors}
-          value={otp}
-          onChange={(e) => setOtp(e.target.value)}
-        />
-      ) : null}
+      {needsOtp ? <OtpField errors={errors} value={otp} onChange={setOtp} /> : null}
       <button type="submit" disabled={change.isPending}>
         Change password
       </button>
@@ -170,21 +160,30 @@ function PinForm() {
         onChange={(e) => setNewPin(e.target.value)}
         hint="4 to 6 digits, not all the same and not a straight run."
       />
-      {needsOtp ? (
-        <Field
-          label="One-time code"
-          field="otp"
-          inputMode="numeric"
-          autoComplete="one-time-code"
-          errors={errors}
-          value={otp}
-          onChange={(e) => setOtp(e.target.value)}
-        />
-      ) : null}
+      {needsOtp ? <OtpField errors={errors} value={otp} onChange={setOtp} /> : null}
       <button type="submit" disabled={change.isPending}>
         Change PIN
       </button>
       {change.isSuccess ? <p role="status">The PIN is changed.</p> : null}
     </form>
+  );
+}
+
+/** The one-time code both forms ask for once the API answers that the change needs one. */
+function OtpField(props: {
+  readonly errors: Parameters<typeof Field>[0]['errors'];
+  readonly value: string;
+  readonly onChange: (value: string) => void;
+}) {
+  return (
+    <Field
+      label="One-time code"
+      field="otp"
+      inputMode="numeric"
+      autoComplete="one-time-code"
+      errors={props.errors}
+      value={props.value}
+      onChange={(e) => props.onChange(e.target.value)}
+    />
   );
 }
