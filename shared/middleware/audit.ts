@@ -8,8 +8,6 @@ import { usernameSchema } from '../schemas';
 import type { BankContext } from './context';
 import { toBankError } from './problem';
 
-const usernamePattern = /^[a-z0-9._-]{3,32}$/;
-
 /**
  * Exactly one audit event per request. Operations write theirs inside their own transaction
  * (the SQL functions), and say so with `auditRecorded`; this middleware writes the event for

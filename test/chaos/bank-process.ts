@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { recordedPgdata } from '../../local/postgres';
 
 /**
@@ -220,98 +219,4 @@ export function killPostgres(info: PgInfo): void {
       // Already gone.
     }
   }
-}
-
-/** PostgreSQL restarts started by the harness (not by npm start), to kill with the tree. */
-const restarted = new Set<ChildProcess>();
-
-/**
- * Starts PostgreSQL again on the same data directory and port, with the command line it last ran
- * with (`postmaster.opts`), as the same OS user: the bank keeps its connection settings and its
- * pools reconnect. Crash recovery replays the WAL.
- */
-export async function restartPostgres(
-  dataDir: string,
-  port: number,
-  superuserPassword: string,
-  timeoutMs: number,
-): Promise<void> {
-  const pgdata = pgdataOf(dataDir);
-  const opts = readFileSync(path.join(pgdata, 'postmaster.opts'), 'utf8').trim();
-  const parts = [...opts.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '');
-  const [binary, ...args] = parts;
-  if (!binary) throw new Error('postmaster.opts names no binary');
-  const owner = statSync(pgdata);
-  const child = spawn(binary, args, {
-    uid: owner.uid,
-    gid: owner.gid,
-    detached: true,
-    stdio: 'ignore',
-    env: { LC_MESSAGES: 'C' },
-  });
-  restarted.add(child);
-  child.on('exit', () => restarted.delete(child));
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const client = new pg.Client({
-      host: '127.0.0.1',
-      port,
-      user: 'postgres',
-      password: superuserPassword,
-      database: 'postgres',
-    });
-    try {
-      await client.connect();
-      await client.query('SELECT 1');
-      await client.end();
-      return;
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      if (Date.now() > until || child.exitCode !== null)
-        throw new Error(`PostgreSQL did not come back on port ${port}: ${String(error)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-
-/** Kills the PostgreSQL servers the harness restarted (its own process groups). */
-export async function killRestartedPostgres(): Promise<void> {
-  const waits: Promise<void>[] = [];
-  for (const child of restarted) {
-    waits.push(
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) resolve();
-        else child.once('exit', () => resolve());
-      }),
-    );
-    killGroup(child);
-  }
-  await Promise.all(waits);
-  restarted.clear();
-}
-
-/** Stops a restarted PostgreSQL cleanly (fast shutdown), so the data directory is left consistent. */
-export async function stopRestartedPostgres(timeoutMs: number): Promise<void> {
-  const waits: Promise<void>[] = [];
-  for (const child of restarted) {
-    waits.push(
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) resolve();
-        else {
-          child.once('exit', () => resolve());
-          setTimeout(() => {
-            killGroup(child);
-            resolve();
-          }, timeoutMs).unref();
-        }
-      }),
-    );
-    try {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGINT');
-    } catch {
-      // Already gone.
-    }
-  }
-  await Promise.all(waits);
-  restarted.clear();
 }

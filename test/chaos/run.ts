@@ -10,13 +10,10 @@ import {
   type BankProcess,
   killBankTree,
   killPostgres,
-  killRestartedPostgres,
   pgdataOf,
   postmaster,
-  restartPostgres,
   startBank,
   stopBank,
-  stopRestartedPostgres,
   waitGone,
 } from './bank-process';
 import { type CheckResult, check } from './checker';
@@ -279,7 +276,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         log(`  nemesis at op ${done}: SIGKILL the npm start tree (pid ${bank.pid})`);
         const before = postmaster(dataDir);
         await killBankTree(bank);
-        await killRestartedPostgres();
         if (before) {
           const state = await waitGone(before.pid, 10_000);
           if (state !== 'gone') {
@@ -352,7 +348,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     return report;
   } finally {
     await stopBank(bank, 15_000);
-    await stopRestartedPostgres(10_000);
     await proxy.close();
     if (!report?.dataDir && existsSync(dataDir)) await rm(dataDir, { recursive: true, force: true });
   }
