@@ -104,10 +104,15 @@ export class Bank {
   }
 
   /**
-   * A teller made as the owner makes the first admin (bank_create_user): over the API an admin
-   * creating staff needs a TOTP code (API.md step-up), which these specs do not enrol.
+   * Staff made as the owner makes the first admin (bank_create_user), so that each spec has its
+   * own users and no spec depends on another's enrolment: over the API an admin creating staff
+   * needs a TOTP code (API.md step-up); admin.spec.ts does that through the console.
    */
   async createTeller(username: string, password: string): Promise<void> {
+    await this.createStaff(username, password, 'teller');
+  }
+
+  async createStaff(username: string, password: string, role: 'teller' | 'admin'): Promise<void> {
     const dataDir = process.env.BANK_E2E_DATA_DIR ?? '';
     const { superuserPassword } = JSON.parse(readFileSync(path.join(dataDir, 'cluster.json'), 'utf8')) as {
       superuserPassword: string;
@@ -122,9 +127,10 @@ export class Bank {
     });
     await client.connect();
     try {
-      await client.query("SELECT bank_create_user($1, $2, 'teller')", [
+      await client.query('SELECT bank_create_user($1, $2, $3)', [
         username,
         await bcrypt.hash(password, 4),
+        role,
       ]);
     } finally {
       await client.end();
