@@ -290,18 +290,6 @@ test('customer with an authenticator: a large transfer asks for the one-time cod
     ['accounts.withdraw', 'denied', 'STEP_UP_REQUIRED'],
     ['accounts.withdraw', 'failed', 'LIMIT_EXCEEDED'],
   ]);
-  // Said by the API too: 3,800.00 left of 5,000.00.
-  const over = await bank.call('POST', `/accounts/${main}/withdraw`, token, {
-    amount: '3800.01',
-    pin: '4826',
-    otp: await auth.code(),
-  });
-  expect([over.status, over.body.code, over.body.limit, over.body.remaining]).toEqual([
-    422,
-    'LIMIT_EXCEEDED',
-    '5000.00',
-    '3800.00',
-  ]);
 });
 
 test('customer without an authenticator: a large movement says to enrol one first', async ({

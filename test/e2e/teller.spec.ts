@@ -283,6 +283,18 @@ test('maker-checker: large movements wait in the approvals inbox for a second te
   await expect(transfer).toContainText('Not enough money in savings');
   await checkPage(page, 'teller-approvals-rejected', testInfo);
 
+  // An admin sees who made and who decided each one by name (an admin may list staff).
+  await signOut(page);
+  await signIn(page, 'admin', adminPassword);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Approvals' }).click();
+  await page.getByLabel('Status').selectOption({ label: 'Rejected' });
+  await page.getByRole('button', { name: 'Show' }).click();
+  const names = (item: typeof transfer) =>
+    item.getByRole('definition').filter({ hasText: /^(tina|tomas|you)$/ });
+  await expect(names(withdrawal)).toHaveText(['tina', 'tomas']);
+  await expect(names(transfer)).toHaveText(['tina', 'you']);
+  await checkPage(page, 'admin-approvals-rejected', testInfo);
+
   // The API's state, to the cent.
   expect((await bank.ok('GET', `/accounts/${everyday}`, admin)).balance).toBe('60200.00');
   expect((await bank.ok('GET', `/accounts/${savings}`, admin)).balance).toBe('19.75');
