@@ -69,6 +69,10 @@ const router = createBrowserRouter(
                   lazy: async () => ({ Component: (await import('./pages/Users')).UsersPage }),
                 },
                 {
+                  path: 'approvals',
+                  lazy: async () => ({ Component: (await import('./pages/Approvals')).ApprovalsPage }),
+                },
+                {
                   path: 'audit',
                   lazy: async () => ({ Component: (await import('./pages/Audit')).AuditPage }),
                 },

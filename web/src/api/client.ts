@@ -1,4 +1,5 @@
 import createClient, { type Middleware } from 'openapi-fetch';
+import { formatMoney } from '../money';
 import type { components, paths } from './schema';
 
 export type User = components['schemas']['User'];
@@ -8,6 +9,7 @@ export type Transfer = components['schemas']['Transfer'];
 export type Entry = components['schemas']['Entry'];
 export type AuditEvent = components['schemas']['AuditEvent'];
 export type Problem = components['schemas']['Problem'];
+export type Approval = components['schemas']['Approval'];
 export type LoginResponse = components['schemas']['LoginResponse'];
 export type Role = User['role'];
 
@@ -81,6 +83,8 @@ const fieldNames: Readonly<Record<string, string>> = {
   reason: 'The reason',
   role: 'The role',
   otp: 'The one-time code',
+  newPin: 'The new PIN',
+  newPassword: 'The new password',
 };
 function humanField(field: string): string {
   return fieldNames[field] ?? `The field ${field}`;
@@ -118,7 +122,9 @@ export function humanMessage(error: unknown): string {
     case 'INSUFFICIENT_FUNDS':
       return 'The balance is lower than the amount.';
     case 'LIMIT_EXCEEDED':
-      return 'This is over the daily limit for this account.';
+      return p.remaining !== undefined
+        ? `This is over the daily limit for this account: ${formatMoney(p.remaining)} is left for today.`
+        : 'This is over the daily limit for this account.';
     case 'IDEMPOTENCY_KEY_REUSED':
       return 'This form was already sent with other details. Start again.';
     case 'ACCOUNT_LOCKED':

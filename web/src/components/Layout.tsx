@@ -1,6 +1,5 @@
 import { useEffect, useRef } from 'react';
 import { NavLink, Outlet, useLocation } from 'react-router';
-import { useCapabilities } from '../capabilities';
 import { useSession } from '../session';
 
 const links = {
@@ -12,6 +11,7 @@ const links = {
     { to: '/customers', label: 'Customers' },
     { to: '/accounts', label: 'Accounts' },
     { to: '/transfer', label: 'Transfer' },
+    { to: '/approvals', label: 'Approvals' },
   ],
   admin: [
     { to: '/users', label: 'Users' },
@@ -19,15 +19,13 @@ const links = {
     { to: '/customers', label: 'Customers' },
     { to: '/accounts', label: 'Accounts' },
     { to: '/transfer', label: 'Transfer' },
+    { to: '/approvals', label: 'Approvals' },
   ],
 } as const;
 
 /** The frame of every signed-in screen: skip link, navigation, the idle warning. */
 export function Layout() {
   const { user, signOut, idleWarning, secondsLeft, stayActive } = useSession();
-  const caps = useCapabilities();
-  // API.md v1.1: a settings screen once the server can change a password or a PIN.
-  const settings = caps.has('POST', '/me/password') || caps.has('POST', '/accounts/{accountNo}/pin');
   const location = useLocation();
   const main = useRef<HTMLElement>(null);
   // Move focus to the new screen's content for keyboard and screen-reader users.
@@ -50,11 +48,9 @@ export function Layout() {
                 <NavLink to={link.to}>{link.label}</NavLink>
               </li>
             ))}
-            {settings ? (
-              <li>
-                <NavLink to="/settings">Settings</NavLink>
-              </li>
-            ) : null}
+            <li>
+              <NavLink to="/settings">Settings</NavLink>
+            </li>
           </ul>
         </nav>
         <span className="who">

@@ -2,7 +2,6 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, call, type Entry } from '../api/client';
-import { useCapabilities } from '../capabilities';
 import { BalanceChart } from '../components/BalanceChart';
 import { Field, FormAlert } from '../components/Field';
 import { Money } from '../components/Money';
@@ -26,8 +25,6 @@ export function AccountPage() {
   useTitle(`Account ${accountNo}`);
   const { user } = useSession();
   const staff = user?.role !== 'customer';
-  const caps = useCapabilities();
-  const ranged = caps.hasQuery('GET', '/accounts/{accountNo}/history', 'from');
   const [range, setRange] = useState<{ from?: string; to?: string }>({});
   const [fromInput, setFromInput] = useState('');
   const [toInput, setToInput] = useState('');
@@ -44,11 +41,10 @@ export function AccountPage() {
         api.GET('/accounts/{accountNo}/history', {
           params: {
             path: { accountNo },
-            // from/to are API.md v1.1, sent only when the server lists them.
             query: {
               limit: '20',
               ...(pages.cursor ? { cursor: pages.cursor } : {}),
-              ...(range as Record<string, string>),
+              ...range,
             },
           },
         }),
@@ -110,30 +106,33 @@ export function AccountPage() {
           Transfer
         </Link>
       </nav>
-      {staff && a ? <LockPanel accountNo={accountNo} locked={a.isLocked} /> : null}
+      {staff && a ? (
+        <div className="columns">
+          <LockPanel accountNo={accountNo} locked={a.isLocked} />
+          <PinResetPanel accountNo={accountNo} locked={a.isLocked} />
+        </div>
+      ) : null}
 
       <h2>History</h2>
-      {ranged ? (
-        <form method="post" className="inline" onSubmit={applyRange}>
-          <Field
-            label="From date"
-            field="from"
-            type="date"
-            errors={historyErrors}
-            value={fromInput}
-            onChange={(e) => setFromInput(e.target.value)}
-          />
-          <Field
-            label="To date"
-            field="to"
-            type="date"
-            errors={historyErrors}
-            value={toInput}
-            onChange={(e) => setToInput(e.target.value)}
-          />
-          <button type="submit">Show</button>
-        </form>
-      ) : null}
+      <form method="post" className="inline" onSubmit={applyRange}>
+        <Field
+          label="From date"
+          field="from"
+          type="date"
+          errors={historyErrors}
+          value={fromInput}
+          onChange={(e) => setFromInput(e.target.value)}
+        />
+        <Field
+          label="To date"
+          field="to"
+          type="date"
+          errors={historyErrors}
+          value={toInput}
+          onChange={(e) => setToInput(e.target.value)}
+        />
+        <button type="submit">Show</button>
+      </form>
       <FormAlert errors={historyErrors} shown={['from', 'to']} />
       {history.data && history.data.items.length > 0 ? (
         <>
@@ -178,7 +177,7 @@ export function AccountPage() {
           </table>
         </>
       ) : history.data ? (
-        <p>No entries{ranged && (range.from || range.to) ? ' in this range' : ''}.</p>
+        <p>No entries{range.from || range.to ? ' in this range' : ''}.</p>
       ) : null}
       <Pager
         label="History pages"
@@ -212,6 +211,7 @@ function LockPanel({ accountNo, locked }: { readonly accountNo: string; readonly
     <form
       method="post"
       className="panel"
+      noValidate
       onSubmit={(e) => {
         e.preventDefault();
         if (!change.isPending) change.mutate();
@@ -230,6 +230,7 @@ function LockPanel({ accountNo, locked }: { readonly accountNo: string; readonly
           maxLength={200}
           value={reason}
           onChange={(e) => setReason(e.target.value)}
+          hint="Required: why the account is locked. It goes into the audit log."
         />
       )}
       <button type="submit" disabled={change.isPending}>
@@ -237,6 +238,60 @@ function LockPanel({ accountNo, locked }: { readonly accountNo: string; readonly
       </button>
       {change.isSuccess ? (
         <p role="status">{change.data.isLocked ? 'The account is locked.' : 'The account is unlocked.'}</p>
+      ) : null}
+    </form>
+  );
+}
+
+/** Staff set a new PIN (the customer forgot theirs): no current PIN, no one-time code. */
+function PinResetPanel({ accountNo, locked }: { readonly accountNo: string; readonly locked: boolean }) {
+  const [newPin, setNewPin] = useState('');
+  const [errors, setErrors, clearErrors] = useFormErrors();
+  const reset = useMutation({
+    mutationFn: () =>
+      call(api.POST('/accounts/{accountNo}/pin', { params: { path: { accountNo } }, body: { newPin } })),
+    onSuccess: () => {
+      clearErrors();
+      setNewPin('');
+    },
+    onError: setErrors,
+  });
+  return (
+    <form
+      method="post"
+      className="panel"
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (!reset.isPending) reset.mutate();
+      }}
+    >
+      <h2>Reset the PIN</h2>
+      <p>
+        For a customer who forgot their PIN. This also resets the count of wrong PINs, but it does not unlock
+        a locked account: unlock it separately.
+      </p>
+      <FormAlert errors={errors} shown={['newPin']} />
+      <Field
+        label="New PIN"
+        field="newPin"
+        type="password"
+        inputMode="numeric"
+        autoComplete="off"
+        maxLength={6}
+        errors={errors}
+        value={newPin}
+        onChange={(e) => setNewPin(e.target.value)}
+        hint="4 to 6 digits, not all the same and not a straight run like 1234."
+      />
+      <button type="submit" disabled={reset.isPending}>
+        Reset PIN
+      </button>
+      {reset.isSuccess ? (
+        <p role="status" className="notice">
+          The PIN is reset and the count of wrong PINs is back to zero.
+          {locked ? ' The account is still locked.' : ''}
+        </p>
       ) : null}
     </form>
   );

@@ -2,7 +2,6 @@ import { useMutation } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { Link } from 'react-router';
 import { type Account, api, call, type User } from '../api/client';
-import { useCapabilities } from '../capabilities';
 import { Field, FormAlert, SelectField } from '../components/Field';
 import { useFormErrors } from '../problem-form';
 import { useSession } from '../session';
@@ -12,13 +11,11 @@ import { useTitle } from '../title';
 export function CustomersPage() {
   useTitle('Customers');
   const [owner, setOwner] = useState<User | undefined>(undefined);
-  // Finding a customer by name is API.md v1.1 (`GET /users?query=`), shown once the server has it.
-  const findable = useCapabilities().hasQuery('GET', '/users', 'query');
   return (
     <section>
       <h1>Customers</h1>
       <div className="columns">
-        {findable ? <FindCustomer onChoose={setOwner} /> : null}
+        <FindCustomer onChoose={setOwner} />
         <CreateUserForm
           onCreated={(user) => {
             if (user.role === 'customer') setOwner(user);
@@ -30,58 +27,130 @@ export function CustomersPage() {
   );
 }
 
+/**
+ * Customers by the start of their username. From a result: open an account for them, see their
+ * accounts, or set a new password for one who forgot theirs.
+ */
 function FindCustomer({ onChoose }: { readonly onChoose: (user: User) => void }) {
   const [prefix, setPrefix] = useState('');
+  const [resetFor, setResetFor] = useState<string | undefined>(undefined);
   const [errors, setErrors, clearErrors] = useFormErrors();
   const find = useMutation({
     mutationFn: () =>
       call(
         api.GET('/users', {
           params: {
-            query: { limit: '20', ...({ query: prefix.trim(), role: 'customer' } as Record<string, string>) },
+            query: { limit: '20', role: 'customer', ...(prefix.trim() ? { query: prefix.trim() } : {}) },
           },
         }),
       ),
-    onSuccess: clearErrors,
+    onSuccess: () => {
+      clearErrors();
+      setResetFor(undefined);
+    },
+    onError: setErrors,
+  });
+  return (
+    <div className="panel">
+      <h2>Find a customer</h2>
+      <form
+        method="post"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!find.isPending) find.mutate();
+        }}
+      >
+        <FormAlert errors={errors} shown={['query']} />
+        <Field
+          label="Username starts with"
+          field="query"
+          errors={errors}
+          value={prefix}
+          onChange={(e) => setPrefix(e.target.value)}
+        />
+        <button type="submit" disabled={find.isPending}>
+          Find
+        </button>
+      </form>
+      {find.data ? (
+        find.data.items.length === 0 ? (
+          <p role="status">No customer matches.</p>
+        ) : (
+          <ul className="plain results">
+            {find.data.items.map((u) => (
+              <li key={u.id}>
+                <strong>{u.username}</strong>
+                {u.disabled ? ' (disabled)' : ''}
+                <div className="buttons">
+                  <button type="button" className="secondary" onClick={() => onChoose(u)}>
+                    Open an account for {u.username}
+                  </button>
+                  <Link to={`/accounts?ownerId=${u.id}`}>Accounts of {u.username}</Link>
+                  <button
+                    type="button"
+                    className="secondary"
+                    aria-expanded={resetFor === u.id}
+                    onClick={() => setResetFor((open) => (open === u.id ? undefined : u.id))}
+                  >
+                    Reset the password of {u.username}
+                  </button>
+                </div>
+                {resetFor === u.id ? <ResetPasswordForm user={u} /> : null}
+              </li>
+            ))}
+          </ul>
+        )
+      ) : null}
+    </div>
+  );
+}
+
+/** A new password set by staff: every session of that customer ends (API.md v1.1). */
+function ResetPasswordForm({ user }: { readonly user: User }) {
+  const [newPassword, setNewPassword] = useState('');
+  const [errors, setErrors, clearErrors] = useFormErrors();
+  const reset = useMutation({
+    mutationFn: () =>
+      call(
+        api.POST('/users/{userId}/password', {
+          params: { path: { userId: user.id } },
+          body: { newPassword },
+        }),
+      ),
+    onSuccess: () => {
+      clearErrors();
+      setNewPassword('');
+    },
     onError: setErrors,
   });
   return (
     <form
       method="post"
-      className="panel"
+      className="subpanel"
+      noValidate
       onSubmit={(e) => {
         e.preventDefault();
-        if (!find.isPending) find.mutate();
+        if (!reset.isPending) reset.mutate();
       }}
     >
-      <h2>Find a customer</h2>
-      <FormAlert errors={errors} shown={['query']} />
+      <FormAlert errors={errors} shown={['newPassword']} />
       <Field
-        label="Username starts with"
-        field="query"
+        label="New password"
+        field="newPassword"
+        type="password"
+        autoComplete="new-password"
         errors={errors}
-        value={prefix}
-        onChange={(e) => setPrefix(e.target.value)}
+        value={newPassword}
+        onChange={(e) => setNewPassword(e.target.value)}
+        hint={`10 to 128 characters. ${user.username} is signed out everywhere; give them the new password in person.`}
       />
-      <button type="submit" disabled={find.isPending}>
-        Find
+      <button type="submit" disabled={reset.isPending}>
+        Set the new password
       </button>
-      {find.data ? (
-        find.data.items.length === 0 ? (
-          <p role="status">No customer matches.</p>
-        ) : (
-          <ul className="plain">
-            {find.data.items.map((u) => (
-              <li key={u.id}>
-                {u.username}{' '}
-                <button type="button" className="secondary" onClick={() => onChoose(u)}>
-                  Open an account for {u.username}
-                </button>{' '}
-                <Link to={`/accounts?ownerId=${u.id}`}>Accounts of {u.username}</Link>
-              </li>
-            ))}
-          </ul>
-        )
+      {reset.isSuccess ? (
+        <p role="status" className="notice">
+          The password of {user.username} is reset, and every session of theirs has ended.
+        </p>
       ) : null}
     </form>
   );

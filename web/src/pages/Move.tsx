@@ -1,11 +1,12 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, type RefObject, useEffect, useRef, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
-import { ApiProblem, api, call, type Movement, newIdempotencyKey, type Transfer } from '../api/client';
+import { ApiProblem, api, call, type Movement, type Transfer } from '../api/client';
 import { Field, FormAlert, SelectField } from '../components/Field';
 import { Money } from '../components/Money';
+import { IdempotencyKeys } from '../idempotency';
 import { formatMoney, fromCents, isAmount, normalizeAmount, toCents } from '../money';
-import { useFormErrors } from '../problem-form';
+import { type FormErrors, toFormErrors } from '../problem-form';
 import { useSession } from '../session';
 import { useTitle } from '../title';
 
@@ -23,7 +24,12 @@ interface Draft {
   readonly amount: string;
   readonly memo: string;
   readonly pin: string;
+  /** A one-time code, asked for once the API answers STEP_UP_REQUIRED. */
+  readonly otp: string;
 }
+
+/** A customer's large movement needs a one-time code: asked for, or enrolment first. */
+type StepUp = 'none' | 'code' | 'enrol';
 
 type Receipt =
   | { kind: 'movement'; movement: Movement }
@@ -46,20 +52,29 @@ export function TransferPage() {
 }
 
 /**
- * Edit → review → confirm → receipt. The Idempotency-Key is made when the form is reviewed and
- * kept for every confirm of that review (a double click or a retry replays, never moves twice);
- * editing the form again makes a new one.
+ * Edit → review → confirm → receipt. One Idempotency-Key per reviewed form: every confirm of the
+ * same body carries the same key (a double click or a retry replays, never moves twice), and a
+ * changed body gets a new one (an edit, or a one-time code added after STEP_UP_REQUIRED).
  */
 function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly initialFrom: string }) {
   useTitle(titles[kind]);
   const { user } = useSession();
   const customer = user?.role === 'customer';
   const queryClient = useQueryClient();
-  const [draft, setDraft] = useState<Draft>({ from: initialFrom, to: '', amount: '', memo: '', pin: '' });
+  const [draft, setDraft] = useState<Draft>({
+    from: initialFrom,
+    to: '',
+    amount: '',
+    memo: '',
+    pin: '',
+    otp: '',
+  });
   const [step, setStep] = useState<'edit' | 'review' | 'done'>('edit');
+  const [stepUp, setStepUp] = useState<StepUp>('none');
   const [receipt, setReceipt] = useState<Receipt | undefined>(undefined);
-  const [errors, setErrors, clearErrors] = useFormErrors();
-  const idempotencyKey = useRef<string | undefined>(undefined);
+  const [errors, setErrors] = useState<FormErrors>({ fields: {} });
+  const clearErrors = () => setErrors({ fields: {} });
+  const [keys] = useState(() => new IdempotencyKeys());
   const inFlight = useRef(false);
   // Each step's heading takes the focus, so keyboard and screen-reader users start there.
   const heading = useRef<HTMLHeadingElement>(null);
@@ -95,31 +110,26 @@ function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly ini
 
   const send = useMutation({
     mutationFn: async (): Promise<Receipt> => {
-      const key = idempotencyKey.current ?? newIdempotencyKey();
-      idempotencyKey.current = key;
       const amount = normalizeAmount(draft.amount);
+      const otp = draft.otp.trim();
       const extras = {
         ...(draft.memo.trim() ? { memo: draft.memo.trim() } : {}),
         ...(customer ? { pin: draft.pin } : {}),
+        ...(customer && stepUp === 'code' && otp ? { otp } : {}),
       };
-      const headers = { 'Idempotency-Key': key };
       if (kind === 'transfer') {
-        const transfer = await call(
-          api.POST('/transfers', {
-            params: { header: headers },
-            body: { fromAccountNo: draft.from, toAccountNo: draft.to.trim(), amount, ...extras },
-          }),
-        );
+        const body = { fromAccountNo: draft.from, toAccountNo: draft.to.trim(), amount, ...extras };
+        const headers = { 'Idempotency-Key': keys.keyFor('/transfers', body) };
+        const transfer = await call(api.POST('/transfers', { params: { header: headers }, body }));
         if ('approvalId' in transfer)
           return { kind: 'approval', approvalId: transfer.approvalId, status: transfer.status };
         return { kind: 'transfer', transfer };
       }
       const path = kind === 'deposit' ? '/accounts/{accountNo}/deposit' : '/accounts/{accountNo}/withdraw';
+      const body = { amount, ...extras };
+      const headers = { 'Idempotency-Key': keys.keyFor(`${path} ${draft.from}`, body) };
       const movement = await call(
-        api.POST(path, {
-          params: { path: { accountNo: draft.from }, header: headers },
-          body: { amount, ...extras },
-        }),
+        api.POST(path, { params: { path: { accountNo: draft.from }, header: headers }, body }),
       );
       if ('approvalId' in movement)
         return { kind: 'approval', approvalId: movement.approvalId, status: movement.status };
@@ -129,29 +139,51 @@ function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly ini
       clearErrors();
       setReceipt(result);
       setStep('done');
-      idempotencyKey.current = undefined;
+      keys.settled();
       void queryClient.invalidateQueries({ queryKey: ['account'] });
       void queryClient.invalidateQueries({ queryKey: ['accounts'] });
       void queryClient.invalidateQueries({ queryKey: ['history'] });
     },
     onError: (error) => {
-      setErrors(error);
-      // A refusal goes back to the form (changing it makes a new key); an unanswered or failed
-      // request stays here, and Confirm retries with the same key.
-      if (error instanceof ApiProblem && error.status < 500) setStep('edit');
+      showError(error);
+      // A refusal goes back to the form (a changed body gets a new key); an unanswered or failed
+      // request stays here, and Confirm retries with the same body, so with the same key.
+      if (error instanceof ApiProblem && error.status < 500) {
+        setStep('edit');
+        // A code is good once: a refused request spent it, or it was wrong. Ask for a fresh one.
+        setDraft((d) => ({ ...d, otp: '' }));
+      }
     },
   });
 
+  function showError(error: unknown) {
+    const next = toFormErrors(error);
+    if (error instanceof ApiProblem && error.code === 'STEP_UP_REQUIRED') {
+      if (error.problem.enrolmentRequired === true) {
+        setStepUp('enrol');
+        setErrors({
+          fields: next.fields,
+          form: 'A movement of this size needs a one-time code from an authenticator app, and you have not enrolled one yet.',
+        });
+      } else {
+        setStepUp('code');
+        setErrors({
+          fields: { ...next.fields, otp: 'Enter the one-time code from your authenticator app.' },
+          ...(next.form !== undefined ? { form: next.form } : {}),
+        });
+      }
+      return;
+    }
+    setErrors(next);
+  }
+
   function edit<K extends keyof Draft>(field: K, value: string) {
     setDraft((d) => ({ ...d, [field]: value }));
-    idempotencyKey.current = undefined;
   }
 
   function review(event: FormEvent) {
     event.preventDefault();
     clearErrors();
-    // Unchanged since the last review: the same key, so a retry after a lost answer replays.
-    idempotencyKey.current ??= newIdempotencyKey();
     setStep('review');
   }
 
@@ -240,6 +272,7 @@ function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly ini
   }
 
   const shown = [fromField, 'accountNo', 'fromAccountNo', 'toAccountNo', 'amount', 'memo', 'pin'];
+  if (stepUp === 'code') shown.push('otp');
   return (
     <section>
       <h1 ref={heading} tabIndex={-1}>
@@ -247,6 +280,12 @@ function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly ini
       </h1>
       <form method="post" onSubmit={review} noValidate>
         <FormAlert errors={errors} shown={shown} />
+        {stepUp === 'enrol' ? (
+          <p className="notice warn">
+            Enrol an authenticator app in <Link to="/settings">Settings</Link> first, then come back and send
+            this again.
+          </p>
+        ) : null}
         {customer ? (
           // One element from the first render on (a select, filled when the accounts arrive), so
           // the focus never sits on an input that is then replaced.
@@ -336,6 +375,19 @@ function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly ini
             onChange={(e) => edit('pin', e.target.value)}
           />
         ) : null}
+        {customer && stepUp === 'code' ? (
+          <Field
+            label="One-time code"
+            field="otp"
+            errors={errors}
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            maxLength={6}
+            value={draft.otp}
+            onChange={(e) => edit('otp', e.target.value)}
+            hint="The 6 digits your authenticator app shows now."
+          />
+        ) : null}
         <button type="submit">Review</button>
       </form>
     </section>
@@ -365,6 +417,11 @@ function ReceiptView({
           {titles[kind]} of this size waits for a second person: approval{' '}
           <span className="mono">{receipt.approvalId}</span> is {receipt.status}. Nothing has moved yet.
         </p>
+        <div className="buttons no-print">
+          <Link className="button" to="/approvals">
+            Open the approvals inbox
+          </Link>
+        </div>
       </section>
     );
   }
