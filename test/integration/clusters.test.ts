@@ -4,7 +4,12 @@ import { chmod, mkdir, mkdtemp, realpath, rename, rm, symlink, writeFile } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { backReferenceFile, readBackReference, writeBackReference } from '../../local/cluster-home';
+import {
+  backReferenceFile,
+  claimIfHomed,
+  readBackReference,
+  writeBackReference,
+} from '../../local/cluster-home';
 import { clustersCommand, listClusters, removeCluster, removeDataDir } from '../../local/clusters';
 import { isRoot, type LocalPostgres, startPostgres } from '../../local/postgres';
 import { npm, repoRoot } from '../helpers/process';
@@ -279,6 +284,41 @@ describe('removeCluster', () => {
     },
     120_000,
   );
+});
+
+describe('the back-reference on a start or a restore (claimIfHomed)', () => {
+  it('names the data directory that uses the cluster now, keeps one another data directory still uses, and touches no cluster outside the home', async () => {
+    // Prepare: a cluster whose data directory moved; one made before back-references; one shared
+    const moved = await cluster('aaaa', path.join(root, 'was-here'));
+    const now = await dataDirNaming('now-here', moved);
+    const old = await cluster('bbbb');
+    const oldUser = await dataDirNaming('old-user', old);
+    const shared = await cluster('cccc', path.join(root, 'first'));
+    await dataDirNaming('first', shared);
+    const copy = await dataDirNaming('copy', shared);
+    const outside = path.join(root, 'outside', 'dddd');
+    await mkdir(path.join(outside, 'pgdata'), { recursive: true });
+    // Act
+    await claimIfHomed(path.join(moved, 'pgdata'), now, home);
+    await claimIfHomed(path.join(old, 'pgdata'), oldUser, home);
+    await claimIfHomed(path.join(shared, 'pgdata'), copy, home);
+    await claimIfHomed(path.join(outside, 'pgdata'), now, home);
+    // Assess
+    expect(readBackReference(moved)).toEqual({ kind: 'ok', ref: { dataDir: now, createdAt } });
+    const adopted = readBackReference(old);
+    expect(adopted).toEqual({
+      kind: 'ok',
+      ref: {
+        dataDir: oldUser,
+        createdAt: statSync(path.join(old, 'pgdata', 'PG_VERSION')).mtime.toISOString(),
+      },
+    });
+    expect(readBackReference(shared)).toEqual({
+      kind: 'ok',
+      ref: { dataDir: path.join(root, 'first'), createdAt },
+    });
+    expect(existsSync(path.join(outside, backReferenceFile))).toBe(false);
+  });
 });
 
 describe('npm run clusters', () => {
