@@ -11,11 +11,12 @@
  * Figures move with the machine; compare runs made side by side only.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data';
+import { removeDataDir } from '../local/clusters';
 import { startDataApiServerThread } from '../local/data-api/thread';
 import { startPostgres } from '../local/postgres';
 import { median, processCpuMs } from './stats';
@@ -82,7 +83,7 @@ async function roundTrips(): Promise<{ perSecond: number; cpuUsPerCall: number }
     client.destroy();
     await server.close();
     await postgres.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await removeDataDir(dataDir);
   }
 }
 

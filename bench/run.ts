@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, writeFile } from 'node:fs/promises';
 import { arch, cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
 import type { LocalBank } from '../local/bank';
+import { removeDataDir } from '../local/clusters';
 import { generateAccessKey } from '../local/data-api/credentials';
 import type { DataApiServer } from '../local/data-api/server';
 import { startDataApiServerThread } from '../local/data-api/thread';
@@ -306,7 +307,7 @@ async function main(): Promise<void> {
     await worker?.close().catch(() => undefined);
     await seedApi?.close().catch(() => undefined);
     await bank?.stop().catch(() => undefined);
-    await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
+    await removeDataDir(dataDir).catch(() => undefined);
   };
   const onSignal = () => {
     progress('interrupted: stopping');

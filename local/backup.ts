@@ -19,6 +19,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { batchNoOfKey, batchPrefix } from '../shared/audit/chain';
+import { claimIfHomed } from './cluster-home';
 import { packageBinaries } from './pg-binaries';
 import {
   type ClusterFile,
@@ -263,22 +264,26 @@ async function restore(dataDir: string, file: string, force: boolean): Promise<v
       );
     }
     let keptAside: string | undefined;
+    const user = await serverUser();
     if (occupied) {
       keptAside = `${dataDir}.replaced-${stamp()}`;
       await rename(dataDir, keptAside);
+      // The cluster it used goes with it: its back-reference names the kept directory now, so
+      // `npm run clusters` does not take it for an orphan.
+      if (user && current) await claimIfHomed(current, keptAside);
     }
     await move(path.join(stage, 'data'), dataDir);
     await chmod(dataDir, 0o700);
-    const user = await serverUser();
     const pgdata = user ? await newClusterDir(dataDir, user, false) : path.join(dataDir, 'pgdata');
-    await rm(pgdata, { recursive: true, force: true });
-    await move(path.join(stage, 'pgdata'), pgdata);
-    if (user) await chownTree(pgdata, user.uid, user.gid);
-    await chmod(pgdata, 0o700);
+    // cluster.json names the new cluster before it is filled, so that it never looks unclaimed.
     const cluster = JSON.parse(await readFile(path.join(dataDir, 'cluster.json'), 'utf8')) as ClusterFile;
     await writeFile(path.join(dataDir, 'cluster.json'), JSON.stringify({ ...cluster, pgdata }), {
       mode: 0o600,
     });
+    await rm(pgdata, { recursive: true, force: true });
+    await move(path.join(stage, 'pgdata'), pgdata);
+    if (user) await chownTree(pgdata, user.uid, user.gid);
+    await chmod(pgdata, 0o700);
     // Start it once: PostgreSQL replays the backup's WAL now, and we see that the bank is there.
     const server = await startPostgres({ dataDir });
     try {

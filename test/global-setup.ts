@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { prepareDatabase } from '../local/bootstrap';
+import { removeDataDir } from '../local/clusters';
 import { type LocalPostgres, startPostgres } from '../local/postgres';
 import { dbRoles } from '../shared/auth/db-roles';
 
@@ -31,7 +32,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     server = await startPostgres({ dataDir, ephemeral: true, maxConnections: 400 });
   } catch (error) {
-    await rm(dataDir, { recursive: true, force: true });
+    await removeDataDir(dataDir);
     // One line that says what happened and what to do, not an unhandled error with a stack.
     const message = `the test PostgreSQL did not start: ${error instanceof Error ? error.message : String(error)}`;
     console.error(`error: ${message}`);
@@ -57,11 +58,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     });
   } catch (error) {
     await server.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await removeDataDir(dataDir);
     throw error;
   }
   return async () => {
     await server.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await removeDataDir(dataDir);
   };
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import pg from 'pg';
+import { removeDataDir } from '../../local/clusters';
 import { freePort } from '../../local/postgres';
 import { localClusterArn, localSecretArn } from '../../local/services';
 import {
@@ -349,7 +350,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   } finally {
     await stopBank(bank, 15_000);
     await proxy.close();
-    if (!report?.dataDir && existsSync(dataDir)) await rm(dataDir, { recursive: true, force: true });
+    if (!report?.dataDir && existsSync(dataDir)) await removeDataDir(dataDir);
   }
 }
 

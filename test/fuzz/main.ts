@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 const { startLocalBank } = await import('../../local/bank');
+const { removeDataDir } = await import('../../local/clusters');
 const { runFuzz } = await import('./fuzz');
 
 const { values } = parseArgs({
@@ -35,8 +36,9 @@ const concurrency = int('concurrency', values.concurrency, 1, 32);
 console.log(`fuzz: seed ${seed} (replay: npm run fuzz -- --seed ${seed} --requests ${requests})`);
 
 const adminPassword = 'fuzz-admin-password-1';
+const dataDir = await mkdtemp(path.join(tmpdir(), 'bank-fuzz-'));
 const bank = await startLocalBank({
-  dataDir: await mkdtemp(path.join(tmpdir(), 'bank-fuzz-')),
+  dataDir,
   port: 0,
   adminPassword,
   ephemeral: true,
@@ -74,5 +76,6 @@ try {
   exitCode = report.findings.length === 0 ? 0 : 1;
 } finally {
   await bank.stop();
+  await removeDataDir(dataDir);
 }
 process.exit(exitCode);

@@ -1,8 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { removeDataDir } from '../../local/clusters';
 
 /** Child processes the way an operator runs them: `npm start` and friends, real signals. */
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -93,17 +93,11 @@ export async function until(check: () => Promise<boolean> | boolean, timeoutMs =
   return false;
 }
 
-/** Removes a bank data directory and, as root, the cluster it names outside itself. */
-export async function removeDataDir(dir: string): Promise<void> {
-  const clusterFile = path.join(dir, 'cluster.json');
-  if (existsSync(clusterFile)) {
-    const { pgdata } = JSON.parse(readFileSync(clusterFile, 'utf8')) as { pgdata?: string };
-    if (pgdata && path.relative(dir, pgdata).startsWith('..')) {
-      await rm(path.dirname(pgdata), { recursive: true, force: true });
-    }
-  }
-  await rm(dir, { recursive: true, force: true });
-}
+/**
+ * Removes a bank data directory after a test and, first, the cluster it names outside itself (as
+ * root): local/clusters.ts, so that test runs do not leave clusters behind.
+ */
+export { removeDataDir };
 
 export interface PrivateClone {
   /** The 0700 directory from mkdtemp that holds the clone. */

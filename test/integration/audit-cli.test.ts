@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalBank } from '../../local/bank';
 import { startPostgres } from '../../local/postgres';
+import { removeDataDir } from '../helpers/process';
 
 /**
  * The local bank, stopped cleanly, then `npm run audit:verify` and `npm run audit:seal` as a user
@@ -40,7 +41,7 @@ function run(script: string, dataDir: string): Promise<{ code: number | null; ou
 describe('npm run audit:verify and audit:seal', () => {
   const dirs: string[] = [];
   afterAll(async () => {
-    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+    for (const dir of dirs) await removeDataDir(dir);
   });
 
   it('seals on a clean stop, verifies clean (exit 0), reports an edit (exit 1), and seals on demand', async () => {

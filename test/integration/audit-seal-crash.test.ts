@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -14,6 +14,7 @@ import { pgSealCall, pgSession } from '../../shared/audit/sessions';
 import { verifySeals } from '../../shared/audit/verify';
 import { type DbRole, dbRoles } from '../../shared/auth/db-roles';
 import { killPostgres } from '../chaos/bank-process';
+import { removeDataDir } from '../helpers/process';
 
 /**
  * Crash recovery and the late-insert check. After PostgreSQL restarts from a crash, no
@@ -29,7 +30,7 @@ let dirs: string[] = [];
 afterEach(async () => {
   await server?.stop();
   server = undefined;
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  for (const dir of dirs) await removeDataDir(dir);
   dirs = [];
 });
 

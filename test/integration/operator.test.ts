@@ -21,23 +21,22 @@ import {
 
 /** What an operator does with `npm start` and its companions, each as a real child process. */
 const dirs: string[] = [];
-const clusters: string[] = [];
+/** Data directories inside those; as root each names a cluster outside it, removed with it. */
+const dataDirs: string[] = [];
 afterAll(async () => {
-  for (const dir of clusters) await rm(dir, { recursive: true, force: true });
-  for (const dir of dirs) await removeDataDir(dir);
+  for (const dir of dataDirs) await removeDataDir(dir);
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
 async function dataDir(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'bank-op-'));
   dirs.push(dir);
+  dataDirs.push(path.join(dir, 'data'));
   return path.join(dir, 'data');
 }
 
 function pgdataOf(dir: string): string {
-  const pgdata = recordedPgdata(dir) ?? '';
-  // As root the cluster lives outside the data directory, in a directory of its own.
-  if (!pgdata.startsWith(path.dirname(dir))) clusters.push(path.dirname(pgdata));
-  return pgdata;
+  return recordedPgdata(dir) ?? '';
 }
 
 function postmasterPid(pgdata: string): number {
@@ -289,10 +288,9 @@ describe('a running bank: readiness, logs, /health, invoke, backup and restore',
     expect(await refused.exited).toBe(1);
     expect(refused.output()).toMatch(/^error: .* already holds a bank; restore into another BANK_DATA_DIR/m);
     const restoredDir = `${dir}-restored`;
-    dirs.push(restoredDir);
+    dataDirs.push(restoredDir);
     const restored = npm(['run', '-s', 'restore', '--', file], repoRoot, { BANK_DATA_DIR: restoredDir });
     expect(await restored.exited).toBe(0);
-    pgdataOf(restoredDir);
     const verify = npm(['run', '-s', 'audit:verify'], repoRoot, { BANK_DATA_DIR: restoredDir });
     const verified = await verify.exited;
 

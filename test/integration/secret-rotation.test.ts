@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
@@ -17,6 +17,7 @@ import { dataApiExecutor } from '../../shared/db/data-api-executor';
 import { RotationError, type RotationStep, rotate, rotationSteps } from '../../shared/rotation/rotation';
 import { dbRoleStrategy, jwtKeyStrategy, rotatedPasswordLength } from '../../shared/rotation/strategies';
 import { FakeSecretStore } from '../helpers/fake-secrets';
+import { removeDataDir } from '../helpers/process';
 
 /**
  * The database password rotation, step by step, against the local stack: a real PostgreSQL
@@ -124,7 +125,7 @@ afterAll(async () => {
   client?.destroy();
   await dataApi?.close();
   await server?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  if (dataDir) await removeDataDir(dataDir);
 });
 
 describe('database role password rotation over the Data API', () => {

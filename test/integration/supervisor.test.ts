@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalBank, startLocalBank } from '../../local/bank';
 import { componentFailure } from '../../local/supervisor';
-import { alive } from '../helpers/process';
+import { alive, removeDataDir } from '../helpers/process';
 
 /**
  * The bank in this process: /health while PostgreSQL cannot answer, and what npm start's
@@ -26,7 +26,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await bank.stop();
-  await rm(dir, { recursive: true, force: true });
+  await removeDataDir(dir);
 });
 
 function clusterPids(postmaster: number): number[] {
