@@ -67,9 +67,25 @@ describe('fuzzing the API (short run)', () => {
     await stack?.close();
   });
 
-  it(`answers 1000 generated requests within the contract (seed ${seed})`, { timeout: 120_000 }, async () => {
+  it(`answers 1000 generated requests within the contract, its principals signed in throughout (seed ${seed})`, {
+    timeout: 120_000,
+  }, async () => {
     const jwtSecret = process.env.BANK_JWT_SECRET;
     if (!jwtSecret) throw new Error('the stack set no JWT secret');
+    // Halfway, every session ends behind the fuzzer's back (as a mass sign-out would): each of its
+    // four principals must notice its token refused, and sign in again, once.
+    let ended = -1;
+    const endEverySession = async (index: number): Promise<void> => {
+      if (index !== 500) return;
+      const client = stack.db.client();
+      await client.connect();
+      try {
+        ended =
+          (await client.query('UPDATE sessions SET ended_at = now() WHERE ended_at IS NULL')).rowCount ?? 0;
+      } finally {
+        await client.end();
+      }
+    };
     const report = await runFuzz(
       {
         url: stack.url,
@@ -78,7 +94,7 @@ describe('fuzzing the API (short run)', () => {
         adminPassword: ADMIN_PASSWORD,
         db: () => stack.db.client(),
       },
-      { seed, requests: 1000, concurrency: 4, log: () => undefined },
+      { seed, requests: 1000, concurrency: 4, log: () => undefined, beforeRequest: endEverySession },
     );
     console.log(
       `fuzz seed ${seed}: ${JSON.stringify(report.counts)} statuses ${JSON.stringify(report.byStatus)} upkeep ${JSON.stringify(report.keeper)}`,
@@ -92,6 +108,8 @@ describe('fuzzing the API (short run)', () => {
     // The principals stayed signed in to the end: a logout, a password set or a disable never
     // ended the session their requests carry (before the upkeep, most of them were 401 after the
     // first logout), so the success paths were checked all along.
+    expect(ended, context).toBeGreaterThanOrEqual(4);
+    expect(report.keeper.sessionsRenewed, context).toBe(4);
     expect(report.keeper.loginsRefused, context).toBe(0);
     expect(report.keeperProblems).toEqual([]);
     expect(report.principalRequests, context).toBeGreaterThan(500);

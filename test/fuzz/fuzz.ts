@@ -35,6 +35,8 @@ export interface FuzzOptions {
   readonly requests: number;
   readonly concurrency: number;
   readonly log: (line: string) => void;
+  /** Called before request `index` goes out (tests: to end the principals' sessions behind their back). */
+  readonly beforeRequest?: (index: number) => Promise<void>;
 }
 
 export interface FuzzReport {
@@ -957,6 +959,7 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
           upkeepChain = upkeepChain.then(upkeep);
           await upkeepChain;
         }
+        if (options.beforeRequest) await options.beforeRequest(i);
         const caller = isPrincipalName(r.token) ? principals[r.token] : undefined;
         const path = r.path.map((part) => resolve(part, caller)).join('');
         // The path as it went out: the URL parser resolves dot segments (`/me/../accounts`) first.
