@@ -855,14 +855,16 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
           p.token = token;
           keeper.sessionsRenewed += 1;
         }
-      })().finally(() => {
-        p.renewal = undefined;
-      });
+      })()
+        .catch((error: unknown) => problem(`${p.name}'s session check: ${String(error)}`))
+        .finally(() => {
+          p.renewal = undefined;
+        });
       p.renewal = renewal;
       return renewal;
     };
     const pinChanged = new Set<string>();
-    const upkeep = async (): Promise<void> => {
+    const upkeepRound = async (): Promise<void> => {
       const admin = principals.admin;
       await admin.renewal;
       const rows = await db.query<{ account_no: string; is_locked: boolean; balance: string }>(
@@ -893,6 +895,8 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
           keeper.pinResets += 1;
       }
     };
+    const upkeep = (): Promise<void> =>
+      upkeepRound().catch((error: unknown) => problem(`upkeep: ${String(error)}`));
     let upkeepChain: Promise<void> = Promise.resolve();
 
     // Ids that only answers reveal, for the path references.
