@@ -14,6 +14,10 @@ import { splitSqlStatements } from './sql-split';
  * numbered files, in the same transaction, every function file whose checksum differs from the
  * one recorded in `schema_functions` is applied again. A changed signature needs a numbered
  * migration that drops the old one (CREATE OR REPLACE would add an overload beside it).
+ *
+ * So a numbered migration must never need a function that only a file defines (a fresh install
+ * has none of them until every numbered file has run), and must never re-create a function that
+ * has a file (existing databases would keep the migration's version, fresh ones the file's).
  */
 export interface Migration {
   readonly version: number;

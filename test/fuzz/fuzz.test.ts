@@ -67,9 +67,25 @@ describe('fuzzing the API (short run)', () => {
     await stack?.close();
   });
 
-  it(`answers 1000 generated requests within the contract (seed ${seed})`, { timeout: 120_000 }, async () => {
+  it(`answers 1000 generated requests within the contract, its principals signed in throughout (seed ${seed})`, {
+    timeout: 120_000,
+  }, async () => {
     const jwtSecret = process.env.BANK_JWT_SECRET;
     if (!jwtSecret) throw new Error('the stack set no JWT secret');
+    // Halfway, every session ends behind the fuzzer's back (as a mass sign-out would): each of its
+    // four principals must notice its token refused, and sign in again, once.
+    let ended = -1;
+    const endEverySession = async (index: number): Promise<void> => {
+      if (index !== 500) return;
+      const client = stack.db.client();
+      await client.connect();
+      try {
+        ended =
+          (await client.query('UPDATE sessions SET ended_at = now() WHERE ended_at IS NULL')).rowCount ?? 0;
+      } finally {
+        await client.end();
+      }
+    };
     const report = await runFuzz(
       {
         url: stack.url,
@@ -78,17 +94,28 @@ describe('fuzzing the API (short run)', () => {
         adminPassword: ADMIN_PASSWORD,
         db: () => stack.db.client(),
       },
-      { seed, requests: 1000, concurrency: 4, log: () => undefined },
+      { seed, requests: 1000, concurrency: 4, log: () => undefined, beforeRequest: endEverySession },
     );
     console.log(
-      `fuzz seed ${seed}: ${JSON.stringify(report.counts)} statuses ${JSON.stringify(report.byStatus)}`,
+      `fuzz seed ${seed}: ${JSON.stringify(report.counts)} statuses ${JSON.stringify(report.byStatus)} upkeep ${JSON.stringify(report.keeper)}`,
     );
-    const context = `seed ${seed}\n${report.findings.join('\n')}`;
+    const context = `seed ${seed}\n${report.findings.join('\n')}\n${report.keeperProblems.join('\n')}`;
     expect(report.requests).toBe(1000);
     // The run reached the handlers, with every kind of outcome: a run of only 401s would prove little.
     expect(report.counts.routed, context).toBeGreaterThan(700);
-    for (const status of ['200', '400', '401', '403', '404'])
+    for (const status of ['200', '201', '204', '400', '401', '403', '404'])
       expect(report.byStatus[status] ?? 0, `${status}\n${context}`).toBeGreaterThan(0);
+    // The principals stayed signed in to the end: a logout, a password set or a disable never
+    // ended the session their requests carry (before the upkeep, most of them were 401 after the
+    // first logout), so the success paths were checked all along.
+    expect(ended, context).toBeGreaterThanOrEqual(4);
+    expect(report.keeper.sessionsRenewed, context).toBe(4);
+    expect(report.keeper.loginsRefused, context).toBe(0);
+    expect(report.keeperProblems).toEqual([]);
+    expect(report.principalRequests, context).toBeGreaterThan(500);
+    expect(report.principalUnauthenticated, context).toBeLessThan(report.principalRequests * 0.05);
+    const successes = ['200', '201', '202', '204'].reduce((n, s) => n + (report.byStatus[s] ?? 0), 0);
+    expect(successes, context).toBeGreaterThan(150);
     expect(report.findings, context).toEqual([]);
   });
 });

@@ -10,6 +10,8 @@ import { parseArgs } from 'node:util';
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+// The handlers run in this process: their metric lines would bury the report.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 const { startLocalBank } = await import('../../local/bank');
 const { removeDataDir } = await import('../../local/clusters');
 const { runFuzz } = await import('./fuzz');
@@ -67,9 +69,20 @@ try {
       console.log(`  ${k.padEnd(28)} ${v}`);
   };
   table('responses by status', report.byStatus);
-  table('requests by operation', report.byOperation);
+  console.log('requests by operation, by status');
+  for (const [name, n] of Object.entries(report.byOperation).sort(([a], [b]) => a.localeCompare(b))) {
+    const statuses = Object.entries(report.byOperationStatus[name] ?? {})
+      .map(([status, k]) => `${status}×${k}`)
+      .join(' ');
+    console.log(`  ${name.padEnd(28)} ${String(n).padEnd(6)} ${statuses}`);
+  }
   table('requests by token', report.tokenKinds);
   table('checks', report.counts);
+  table('upkeep of the principals', report.keeper);
+  console.log(
+    `principals' requests answered 401: ${report.principalUnauthenticated} of ${report.principalRequests}`,
+  );
+  for (const p of report.keeperProblems.slice(0, 20)) console.log(`  upkeep: ${p}`);
   console.log(`findings: ${report.findings.length}`);
   for (const f of report.findings.slice(0, 50)) console.log(`  - ${f}`);
   console.log(`seed ${seed}, ${report.requests} requests, ${Math.round((Date.now() - started) / 1000)} s`);

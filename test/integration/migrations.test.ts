@@ -24,6 +24,46 @@ function superuser(database: string): pg.Client {
   });
 }
 
+/**
+ * Every function of the bank's schema as PostgreSQL itself states it (definition, grants, owner),
+ * and every trigger: what two databases must agree on to behave the same.
+ */
+async function catalogue(client: pg.Client) {
+  const functions = await client.query<{
+    name: string;
+    signature: string;
+    definition: string;
+    acl: string | null;
+    owner: string;
+  }>(
+    `SELECT p.proname AS name, p.oid::regprocedure::text AS signature, pg_get_functiondef(p.oid) AS definition,
+            p.proacl::text AS acl, pg_get_userbyid(p.proowner) AS owner
+       FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace ORDER BY 2`,
+  );
+  const triggers = await client.query<{ relation: string; name: string; definition: string }>(
+    `SELECT tgrelid::regclass::text AS relation, tgname AS name, pg_get_triggerdef(oid) AS definition
+       FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1, 2`,
+  );
+  return { functions: functions.rows, triggers: triggers.rows };
+}
+
+/**
+ * The sealer's functions, defined by numbered migrations (0005, 0007, 0010) before they got files
+ * of their own, which state the same definitions and grants. When one of these files is changed
+ * on purpose, take it off this list: its definition then differs from the migrations' by design.
+ */
+const sealerFunctionsAsMigrated = [
+  'bank_audit_chain_hash',
+  'bank_seal_audit_line',
+  'bank_seal_history_line',
+  'bank_seal_next',
+  'bank_seal_pending',
+  'bank_seal_uploaded',
+  'bank_set_auditor_password',
+  'bank_xid8',
+  'bank_xid_first',
+];
+
 async function freshDatabase(): Promise<string> {
   const name = `m_${randomBytes(5).toString('hex')}`;
   const admin = superuser('postgres');
@@ -188,6 +228,50 @@ describe('migration runner', () => {
       expect(count.rows[0]).toEqual({ n: functions.length });
     } finally {
       await client.end();
+    }
+  });
+
+  it('applies the numbered files without any function file, then gives that database exactly the functions of a fresh install', async () => {
+    // Prepare: a database migrated by the numbered files alone (the first half of a fresh install,
+    // and what a database was before its functions had files), and a fresh one.
+    const older = await freshDatabase();
+    const fresh = await freshDatabase();
+    created.push(older, fresh);
+    const migrations = await loadMigrations(migrationsDir);
+    const functions = await loadFunctionFiles(migrationsDir);
+    const olderClient = superuser(older);
+    const freshClient = superuser(fresh);
+    await olderClient.connect();
+    await freshClient.connect();
+    try {
+      // No numbered file needs a function that only a file defines: files come after all of them.
+      const numberedOnly = await runMigrations(pgExecutor(olderClient), { migrations, functions: [] });
+      expect(numberedOnly.applied).toEqual(migrations.map((m) => m.name));
+      const asMigrated = await catalogue(olderClient);
+      // Act: the upgrade applies every file over what the numbered files defined.
+      const upgrade = await runMigrations(pgExecutor(olderClient), { migrations, functions });
+      await runMigrations(pgExecutor(freshClient), { migrations, functions });
+      // Assess
+      expect(upgrade).toEqual({
+        applied: [],
+        alreadyApplied: migrations.length,
+        functionsApplied: functions.map((f) => f.name),
+      });
+      const upgraded = await catalogue(olderClient);
+      expect(upgraded).toEqual(await catalogue(freshClient));
+      // The sealer's files took over its definitions and grants unchanged (pg_get_functiondef and
+      // proacl as 0005, 0007 and 0010 left them, byte for byte).
+      const fileNames = functions.map((f) => f.name);
+      for (const name of sealerFunctionsAsMigrated) {
+        expect(fileNames, name).toContain(name);
+        const before = asMigrated.functions.filter((f) => f.name === name);
+        expect(before, name).toHaveLength(1);
+        expect(upgraded.functions.filter((f) => f.name === name)).toEqual(before);
+      }
+      expect(asMigrated.functions.find((f) => f.name === 'bank_seal_next')?.acl).toMatch(/bank_admin=X\//);
+    } finally {
+      await olderClient.end();
+      await freshClient.end();
     }
   });
 
