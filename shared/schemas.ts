@@ -238,6 +238,19 @@ export const transferShape = z
     createdAt: timestamp,
   })
   .register(z.globalRegistry, { id: 'Transfer' });
+/**
+ * GET /transfers/{transferId}: a transfer as its reader may see it. The payer's balance after it
+ * is the payer's business: a customer who owns only the receiving account (the payee) gets null.
+ * POST /transfers answers the payer, so it always carries the figure (Transfer).
+ */
+export const transferViewShape = z
+  .extend(transferShape, {
+    fromBalanceAfter: z.nullable(money).register(z.globalRegistry, {
+      description:
+        "The payer's balance after the transfer; null for a customer who does not own the from-account",
+    }),
+  })
+  .register(z.globalRegistry, { id: 'TransferView' });
 export const entryShape = z
   .object({
     entryId: z.uuid(),
@@ -498,9 +511,10 @@ export const routeSpecs = {
     errors: ['INVALID_PIN', 'ACCOUNT_LOCKED', 'NOT_FOUND', 'STEP_UP_REQUIRED', 'INVALID_OTP', 'RATE_LIMITED'],
   },
   'transfers.get': {
-    summary: 'One transfer (customer: when either side is their own)',
+    summary:
+      "One transfer (customer: when either side is their own; the payer's balance after it only to the payer and staff)",
     params: transferParams,
-    response: transferShape,
+    response: transferViewShape,
     successStatus: 200,
     errors: ['NOT_FOUND'],
   },

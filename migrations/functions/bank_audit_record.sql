@@ -4,11 +4,19 @@
 -- is the live session's user when the context names one; otherwise only the name the request
 -- claimed (the token's username, or the username a login tried), which the database cannot
 -- verify: such events record what was asked, never who acted.
+--
+-- One event per request (migration 0012): when the request already has its event, this writes
+-- nothing and returns NULL. That is the case of an answer lost after the operation committed:
+-- the handler saw an error, but the operation's own event (its success, or its refusal) says
+-- what happened, and it stands. The unique index on request_id decides atomically: an event of
+-- this request whose transaction is still running is waited for (written only if that rolls
+-- back), and an operation of this request that comes later fails on the index and rolls back.
 CREATE OR REPLACE FUNCTION bank_audit_record(p_ctx jsonb, p_action text, p_outcome text, p_details jsonb) RETURNS uuid
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   c bank_caller := bank_anonymous_caller(p_ctx, p_ctx ->> 'actor');
   v_username text;
+  v_id uuid;
 BEGIN
   IF p_outcome NOT IN ('denied', 'failed') OR p_action !~ '^[a-zA-Z.]{1,40}$' THEN
     RAISE EXCEPTION 'bank:VALIDATION_FAILED bad audit event';
@@ -23,7 +31,15 @@ BEGIN
   IF v_username IS NOT NULL THEN
     c.actor := v_username;
   END IF;
-  RETURN bank_audit(c, p_action, p_outcome, p_details);
+  -- bank_audit's insert, skipped on a conflict with the request's existing event. No conflict
+  -- target: the index's predicate may name a seq (see 0012), and the only other unique keys
+  -- (id, seq) are generated.
+  INSERT INTO audit_logs (actor, action, outcome, details, ip, user_agent, request_id)
+  VALUES (coalesce(c.actor, 'anonymous'), p_action, p_outcome, coalesce(p_details, '{}'::jsonb),
+          c.ip, c.user_agent, c.request_id)
+  ON CONFLICT DO NOTHING
+  RETURNING id INTO v_id;
+  RETURN v_id;
 END
 $$;
 REVOKE ALL ON FUNCTION bank_audit_record(jsonb, text, text, jsonb) FROM PUBLIC, bank_customer, bank_teller, bank_admin, bank_auth;

@@ -1,5 +1,8 @@
 -- GET /transfers/{transferId}: a customer sees it when either side is their own account;
 -- otherwise, and when there is no such transfer, 404 (a foreign transfer id is not confirmed).
+-- fromBalanceAfter is the payer's balance after the transfer: the payer's business, not the
+-- payee's. A customer who does not own the from-account gets null; tellers, admins and the payer
+-- get the figure.
 CREATE OR REPLACE FUNCTION bank_transfer_get(p_ctx jsonb, p_transfer_id uuid) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
@@ -21,7 +24,9 @@ BEGIN
   PERFORM bank_audit(c, 'transfers.get', 'success', v_details);
   RETURN jsonb_build_object('status', 200, 'body', jsonb_build_object(
     'transferId', p_transfer_id, 'fromAccountNo', src.account_no, 'toAccountNo', dst.account_no,
-    'amount', bank_fmt(e.amount_minor), 'fromBalanceAfter', bank_fmt(e.balance_after_minor),
+    'amount', bank_fmt(e.amount_minor),
+    'fromBalanceAfter', CASE WHEN c.tier = 'customer' AND src.user_id IS DISTINCT FROM c.actor_id THEN NULL
+                             ELSE bank_fmt(e.balance_after_minor) END,
     'createdAt', bank_ts(e.created_at)));
 END
 $$;

@@ -53,7 +53,7 @@ async function record(
 ): Promise<void> {
   const state = context.bank;
   try {
-    await recordRefusal({
+    const written = await recordRefusal({
       route: state.route,
       outcome,
       details,
@@ -64,6 +64,18 @@ async function record(
       userAgent: state.userAgent,
     });
     state.auditRecorded = true;
+    if (!written) {
+      // The request already has its event: its operation's own (a success, or a refusal it
+      // recorded), committed although the handler never saw the answer (lost on the way back, or
+      // later than the function's own timeout). That event says what happened; the client, told
+      // the request failed, retries with its Idempotency-Key and gets the replay.
+      logger.warn('the operation recorded this request already; its outcome was not seen here', {
+        errorName: 'OperationOutcomeUnseen',
+        requestId: state.requestId,
+        outcome,
+        ...details,
+      });
+    }
   } catch (error) {
     // The response stands (it is a refusal or an error already); the gap is logged loudly.
     logger.error('audit event not recorded', {
@@ -88,12 +100,14 @@ export interface Refusal {
 
 /**
  * Writes one refusal's audit event (never a success: the database refuses those here). Also
- * used by the local gateway for a body it refuses before any handler runs (413).
+ * used by the local gateway for a body it refuses before any handler runs (413). Returns false
+ * when the request already had its event, which then stands alone (one event per request): the
+ * database decides, atomically with the operation that wrote it.
  */
-export async function recordRefusal(refusal: Refusal): Promise<void> {
-  await callJson(
+export async function recordRefusal(refusal: Refusal): Promise<boolean> {
+  const result = await callJson(
     refusal.route === 'auth.login' ? 'bank_auth' : 'bank_customer',
-    'SELECT to_jsonb(bank_audit_record(:ctx, :action, :outcome, :details))::text',
+    "SELECT jsonb_build_object('id', bank_audit_record(:ctx, :action, :outcome, :details))::text",
     [
       p.json('ctx', {
         actor: refusal.actor,
@@ -107,4 +121,7 @@ export async function recordRefusal(refusal: Refusal): Promise<void> {
       p.json('details', refusal.details),
     ],
   );
+  if (typeof result !== 'object' || result === null || !('id' in result))
+    throw new Error('the database returned an unexpected result');
+  return typeof result.id === 'string';
 }

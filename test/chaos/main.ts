@@ -10,18 +10,45 @@ const { runChaos } = await import('./run');
  * `npm run chaos [-- --seed N --ops N --clients N --fault-rate P --pg-kills N --tree-kills N]`:
  * one long chaos run; prints the seed first so any run can be replayed. Exits 1 on a violation.
  */
-const { values } = parseArgs({
-  options: {
-    seed: { type: 'string' },
-    ops: { type: 'string', default: '10000' },
-    clients: { type: 'string', default: '8' },
-    'fault-rate': { type: 'string', default: '0.04' },
-    'pg-kills': { type: 'string', default: '3' },
-    'tree-kills': { type: 'string', default: '3' },
-    'function-timeout-ms': { type: 'string', default: '2000' },
-    keep: { type: 'boolean', default: false },
-  },
-});
+const usage = `usage: npm run chaos -- [options]
+  --seed N                 replay a run (default: random, printed first)
+  --ops N                  operations (default 10000)
+  --clients N              concurrent clients (default 8)
+  --fault-rate P           probability of a fault on each Data API call, 0..0.5 (default 0.04)
+  --pg-kills N             PostgreSQL SIGKILLs during the run (default 3)
+  --tree-kills N           npm start tree SIGKILLs during the run (default 3)
+  --function-timeout-ms N  the gateway's function timeout (default 2000)
+  --keep                   keep the data directory (it is kept anyway on a violation)
+Exits 0 with no violation, 1 with any, 2 on bad options.`;
+
+let parsed: ReturnType<typeof parseOptions>;
+try {
+  parsed = parseOptions();
+} catch (error) {
+  console.error(`error: ${error instanceof Error ? error.message : String(error)}\n${usage}`);
+  process.exit(2);
+}
+if (parsed.values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const { values } = parsed;
+
+function parseOptions() {
+  return parseArgs({
+    options: {
+      help: { type: 'boolean', short: 'h', default: false },
+      seed: { type: 'string' },
+      ops: { type: 'string', default: '10000' },
+      clients: { type: 'string', default: '8' },
+      'fault-rate': { type: 'string', default: '0.04' },
+      'pg-kills': { type: 'string', default: '3' },
+      'tree-kills': { type: 'string', default: '3' },
+      'function-timeout-ms': { type: 'string', default: '2000' },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+}
 
 function int(name: string, raw: string | undefined, min: number, max: number): number {
   const n = Number(raw);

@@ -816,11 +816,15 @@ describe('finding things', () => {
     });
     expect(made.status).toBe(201);
     const id = String(made.body.transferId);
-    for (const token of [a.token, b.token, tellerToken, adminToken]) {
+    for (const token of [a.token, tellerToken, adminToken]) {
       const got = await api('GET', `/transfers/${id}`, { token });
       expect(got.status).toBe(200);
       expect(got.body).toEqual(made.body);
     }
+    // The payee sees the transfer, but not the payer's balance after it.
+    const payee = await api('GET', `/transfers/${id}`, { token: b.token });
+    expect(payee.status).toBe(200);
+    expect(payee.body).toEqual({ ...made.body, fromBalanceAfter: null });
     const foreign = await api('GET', `/transfers/${id}`, { token: stranger.token });
     expect([foreign.status, foreign.body.code]).toEqual([404, 'NOT_FOUND']);
     const unknown = await api('GET', '/transfers/00000000-0000-4000-8000-000000000000', {

@@ -136,6 +136,98 @@ describe('migration runner', () => {
     expect(transfers.rows[0]).toEqual({ n: 1 });
   });
 
+  it('gives a new database one audit event per request id, over every row', async () => {
+    const database = await freshDatabase();
+    created.push(database);
+    const client = superuser(database);
+    await client.connect();
+    try {
+      await runMigrations(pgExecutor(client), {
+        migrations: await loadMigrations(migrationsDir),
+        functions: await loadFunctionFiles(migrationsDir),
+      });
+      const index = await client.query(
+        "SELECT indexdef FROM pg_indexes WHERE tablename = 'audit_logs' AND indexname = 'audit_logs_request_id_key'",
+      );
+      expect(index.rows).toEqual([
+        {
+          indexdef:
+            'CREATE UNIQUE INDEX audit_logs_request_id_key ON public.audit_logs USING btree (request_id) WHERE (request_id IS NOT NULL)',
+        },
+      ]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('upgrades a trail that already holds two events for a request: no row changes, the index starts after them', async () => {
+    // Prepare: a database at 0011 whose trail has the lost-answer duplicates of the old code.
+    const database = await freshDatabase();
+    created.push(database);
+    const migrations = await loadMigrations(migrationsDir);
+    const functions = await loadFunctionFiles(migrationsDir);
+    const at0011 = migrations.filter((m) => m.version <= 11);
+    expect(at0011.map((m) => m.name).at(-1)).toBe('0011_auditor_sees_pending_uploads.sql');
+    const client = superuser(database);
+    await client.connect();
+    const insert = (requestId: string, outcome: string) =>
+      client.query<{ seq: string }>(
+        `INSERT INTO audit_logs (actor, action, outcome, request_id) VALUES ('teller', 'accounts.deposit', $1, $2)
+         RETURNING seq::text`,
+        [outcome, requestId],
+      );
+    try {
+      await runMigrations(pgExecutor(client), { migrations: at0011, functions });
+      await insert('req-dup-1', 'success');
+      await insert('req-solo', 'success');
+      await insert('req-dup-1', 'failed');
+      await insert('req-dup-2', 'success');
+      const lastDuplicate = (await insert('req-dup-2', 'failed')).rows[0]?.seq;
+      await insert('req-after', 'success');
+      const rowsBefore = await client.query(
+        'SELECT id, seq, xmin::text AS xmin FROM audit_logs ORDER BY seq',
+      );
+      // Act
+      const report = await runMigrations(pgExecutor(client), { migrations, functions });
+      // Assess
+      expect(report).toEqual({
+        applied: ['0012_audit_one_event_per_request.sql'],
+        alreadyApplied: 11,
+        functionsApplied: [],
+      });
+      expect(
+        (await client.query('SELECT id, seq, xmin::text AS xmin FROM audit_logs ORDER BY seq')).rows,
+      ).toEqual(rowsBefore.rows);
+      const index = await client.query(
+        "SELECT indexdef FROM pg_indexes WHERE tablename = 'audit_logs' AND indexname = 'audit_logs_request_id_key'",
+      );
+      expect(index.rows).toEqual([
+        {
+          indexdef: `CREATE UNIQUE INDEX audit_logs_request_id_key ON public.audit_logs USING btree (request_id) WHERE ((request_id IS NOT NULL) AND (seq > ${lastDuplicate}))`,
+        },
+      ]);
+      // A request after the duplicates has one event for good: the refusal writer skips it, and
+      // an operation's insert fails.
+      const skipped = await client.query<{ id: string | null }>(
+        "SELECT bank_audit_record($1::jsonb, 'accounts.deposit', 'failed', '{}'::jsonb) AS id",
+        [JSON.stringify({ requestId: 'req-after', actor: 'teller' })],
+      );
+      expect(skipped.rows).toEqual([{ id: null }]);
+      await expect(insert('req-after', 'failed')).rejects.toMatchObject({ code: '23505' });
+      const counts = await client.query(
+        'SELECT request_id, count(*)::int AS n FROM audit_logs GROUP BY request_id ORDER BY request_id',
+      );
+      expect(counts.rows).toEqual([
+        { request_id: 'req-after', n: 1 },
+        { request_id: 'req-dup-1', n: 2 },
+        { request_id: 'req-dup-2', n: 2 },
+        { request_id: 'req-solo', n: 1 },
+      ]);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('refuses to run when an applied file was edited, and changes nothing', async () => {
     // Prepare
     const database = await freshDatabase();

@@ -60,7 +60,8 @@ const moneyBody = (): string =>
         value: {
           stringValue: JSON.stringify({
             sid: tellerSid,
-            requestId: 'attack',
+            // Each call its own request, as the gateway would make it (one audit event per request id).
+            requestId: `attack-${randomBytes(4).toString('hex')}`,
             ip: '10.0.0.1',
             userAgent: 'curl',
           }),
@@ -143,19 +144,16 @@ beforeAll(async () => {
     // A live teller session: what the attack's deposit names, so that only the signature stops it.
     const token = await stack.login(`teller-${suffix}`, 'teller-password-1');
     tellerSid = sessionIdOf(token);
-    const ctx = JSON.stringify({
-      sid: tellerSid,
-      requestId: 'fixture',
-      ip: '127.0.0.1',
-      userAgent: 'vitest',
-    });
+    // Two requests, so two request ids: the trail holds one event per request id.
+    const ctx = (requestId: string): string =>
+      JSON.stringify({ sid: tellerSid, requestId, ip: '127.0.0.1', userAgent: 'vitest' });
     const opened = await teller.query<{ v: { body: { accountNo: string } } }>(
       'SELECT bank_account_create($1::jsonb, $2::uuid, $3, $4) AS v',
-      [ctx, customerId, 'Main', '4826'],
+      [ctx('fixture-open'), customerId, 'Main', '4826'],
     );
     accountNo = opened.rows[0]?.v.body.accountNo ?? '';
     await teller.query("SELECT bank_move($1::jsonb, 'DEPOSIT', $2, 10000, NULL, NULL, NULL, NULL, NULL)", [
-      ctx,
+      ctx('fixture-deposit'),
       accountNo,
     ]);
   } finally {

@@ -68,13 +68,19 @@ async function counts(): Promise<Record<string, string>> {
 
 /** Logs in as the login function does (bank_auth), comparing the password here. */
 async function openSession(username: string, hash: string): Promise<string> {
+  // One request, two calls (as the login function makes them): one request id, at most one event.
+  const login = JSON.stringify({
+    requestId: `sql-login-${randomBytes(4).toString('hex')}`,
+    ip: '127.0.0.1',
+    userAgent: 'vitest',
+  });
   const begin = (await scalar('bank_auth', 'SELECT bank_login_begin($1::jsonb, $2, 10, 50, 900) AS v', [
-    JSON.stringify({ requestId: 'sql-login', ip: '127.0.0.1', userAgent: 'vitest' }),
+    login,
     username,
   ])) as { attemptId: string; passwordHash: string };
   expect(begin.passwordHash).toBe(hash);
   const finish = (await scalar('bank_auth', 'SELECT bank_login_finish($1::jsonb, $2::uuid, $3, NULL) AS v', [
-    JSON.stringify({ requestId: 'sql-login', ip: '127.0.0.1', userAgent: 'vitest' }),
+    login,
     begin.attemptId,
     await bcrypt.compare(password, begin.passwordHash),
   ])) as { status: number; sid: string };

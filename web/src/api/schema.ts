@@ -438,7 +438,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One transfer (customer: when either side is their own)
+         * One transfer (customer: when either side is their own; the payer's balance after it only to the payer and staff)
          * @description Roles: customer (own accounts only), teller, admin.
          */
         get: operations["transfers.get"];
@@ -850,6 +850,21 @@ export interface components {
             newPin: string;
             /** @example 492039 */
             otp?: string;
+        };
+        TransferView: {
+            /** Format: uuid */
+            transferId: string;
+            fromAccountNo: string;
+            toAccountNo: string;
+            /** @example 1250.00 */
+            amount: string;
+            /** @description The payer's balance after the transfer; null for a customer who does not own the from-account */
+            fromBalanceAfter: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-23T10:15:30.000Z
+             */
+            createdAt: string;
         };
         TotpEnrolment: {
             secret: string;
@@ -3103,7 +3118,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Transfer"];
+                    "application/json": components["schemas"]["TransferView"];
                 };
             };
             /** @description `VALIDATION_FAILED`: the body, path or query fails the schema (member `errors: [{path, message}]`) */
