@@ -182,6 +182,8 @@ test('admin with an authenticator: enrol, a teller made with a code, resets, dis
   await resetPassword.getByRole('button', { name: 'Reset password' }).click();
   await expect(tessRow.getByRole('status')).toHaveText('tess has a new password; their sessions ended.');
   await checkPage(page, 'admin-user-actions', testInfo);
+  // With a user's actions open the page still fits the window: no sideways scrolling.
+  expect(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')).toBe(0);
   const oldPassword = await bank.call('POST', '/auth/login', undefined, {
     username: 'tess',
     password: 'tess-password-1',
