@@ -111,9 +111,9 @@ function UserActions({ user }: { readonly user: User }) {
               {said}
             </p>
           ) : null}
-          <AccessForm user={user} onDone={setSaid} />
-          <PasswordResetForm user={user} onDone={setSaid} />
-          <TotpResetForm user={user} onDone={setSaid} />
+          <AccessForm user={user} say={setSaid} />
+          <PasswordResetForm user={user} say={setSaid} />
+          <TotpResetForm user={user} say={setSaid} />
         </div>
       ) : null}
     </details>
@@ -122,17 +122,21 @@ function UserActions({ user }: { readonly user: User }) {
 
 interface ActionProps {
   readonly user: User;
-  readonly onDone: (message: string) => void;
+  /** What the last action did (shown above the forms), or nothing while a new one is under way. */
+  readonly say: (message: string | undefined) => void;
 }
 
 /** After a change, the list shows the user's new state (it is read again). */
-function useUserAction<T>(send: () => Promise<T>, onDone: () => void) {
+function useUserAction<T>(send: () => Promise<T>, say: ActionProps['say'], onDone: () => void) {
   const queryClient = useQueryClient();
   const credential = useCredentialErrors();
   const once = useOneAtATime();
   const mutation = useMutation({
     mutationFn: send,
-    onMutate: credential.clear,
+    onMutate: () => {
+      credential.clear();
+      say(undefined);
+    },
     onSuccess: () => {
       onDone();
       void queryClient.invalidateQueries({ queryKey: ['users'] });
@@ -147,7 +151,7 @@ function useUserAction<T>(send: () => Promise<T>, onDone: () => void) {
 }
 
 /** Disable (with a reason: every session ends, the login is refused) or enable again. */
-function AccessForm({ user, onDone }: ActionProps) {
+function AccessForm({ user, say }: ActionProps) {
   const [reason, setReason] = useState('');
   const userId = user.id;
   const action = useUserAction(
@@ -160,8 +164,9 @@ function AccessForm({ user, onDone }: ActionProps) {
               body: { reason: reason.trim() },
             }),
           ),
+    say,
     () => {
-      onDone(
+      say(
         user.disabled
           ? `${user.username} may sign in again.`
           : `${user.username} is disabled: their sessions ended and sign-in is refused.`,
@@ -197,13 +202,14 @@ function AccessForm({ user, onDone }: ActionProps) {
 }
 
 /** A new password chosen by the admin (every session of the user ends). */
-function PasswordResetForm({ user, onDone }: ActionProps) {
+function PasswordResetForm({ user, say }: ActionProps) {
   const [newPassword, setNewPassword] = useState('');
   const userId = user.id;
   const action = useUserAction(
     () => call(api.POST('/users/{userId}/password', { params: { path: { userId } }, body: { newPassword } })),
+    say,
     () => {
-      onDone(`${user.username} has a new password; their sessions ended.`);
+      say(`${user.username} has a new password; their sessions ended.`);
       setNewPassword('');
     },
   );
@@ -230,7 +236,7 @@ function PasswordResetForm({ user, onDone }: ActionProps) {
 }
 
 /** Removes the user's authenticator (a lost phone): they sign in with the password, then enrol again. */
-function TotpResetForm({ user, onDone }: ActionProps) {
+function TotpResetForm({ user, say }: ActionProps) {
   const [reason, setReason] = useState('');
   const userId = user.id;
   const action = useUserAction(
@@ -241,8 +247,9 @@ function TotpResetForm({ user, onDone }: ActionProps) {
           body: { reason: reason.trim() },
         }),
       ),
+    say,
     () => {
-      onDone(`The authenticator of ${user.username} is removed; they can enrol a new one.`);
+      say(`The authenticator of ${user.username} is removed; they can enrol a new one.`);
       setReason('');
     },
   );
