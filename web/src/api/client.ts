@@ -30,6 +30,12 @@ export function whenUnauthenticated(callback: () => void): void {
   onUnauthenticated = callback;
 }
 
+/**
+ * Routes that ask for the password again: their 401 says the password given is wrong, and the
+ * session lives on (the form that sent it checks the session with GET /me).
+ */
+const passwordRechecks = new Set(['/me/password', '/me/totp/disable']);
+
 const auth: Middleware = {
   onRequest({ request }) {
     if (token !== undefined) request.headers.set('authorization', `Bearer ${token}`);
@@ -37,7 +43,13 @@ const auth: Middleware = {
   },
   onResponse({ request, response }) {
     const path = new URL(request.url).pathname;
-    if (response.status === 401 && token !== undefined && !path.startsWith('/auth/')) onUnauthenticated();
+    if (
+      response.status === 401 &&
+      token !== undefined &&
+      !path.startsWith('/auth/') &&
+      !passwordRechecks.has(path)
+    )
+      onUnauthenticated();
     return response;
   },
 };
@@ -83,8 +95,11 @@ const fieldNames: Readonly<Record<string, string>> = {
   reason: 'The reason',
   role: 'The role',
   otp: 'The one-time code',
-  newPin: 'The new PIN',
+  currentPassword: 'The current password',
   newPassword: 'The new password',
+  currentPin: 'The current PIN',
+  newPin: 'The new PIN',
+  userId: 'The user id',
 };
 function humanField(field: string): string {
   return fieldNames[field] ?? `The field ${field}`;
@@ -108,7 +123,9 @@ export function humanMessage(error: unknown): string {
     case 'INVALID_OTP':
       return 'That one-time code is wrong or was already used.';
     case 'STEP_UP_REQUIRED':
-      return 'This needs a one-time code from your authenticator app.';
+      return p.enrolmentRequired === true
+        ? 'This needs a one-time code, and you have no authenticator app enrolled yet. Enrol one in Settings first.'
+        : 'This needs a one-time code from your authenticator app.';
     case 'FORBIDDEN':
       return 'Your role may not do this.';
     case 'INVALID_PIN':

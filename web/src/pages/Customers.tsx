@@ -1,8 +1,10 @@
 import { useMutation } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useId, useState } from 'react';
 import { Link } from 'react-router';
 import { type Account, api, call, type User } from '../api/client';
 import { Field, FormAlert, SelectField } from '../components/Field';
+import { EnrolFirst, OtpField, useCredentialErrors, useMe } from '../components/StepUp';
+import { useOneAtATime } from '../one-at-a-time';
 import { useFormErrors } from '../problem-form';
 import { useSession } from '../session';
 import { useTitle } from '../title';
@@ -159,28 +161,45 @@ function ResetPasswordForm({ user }: { readonly user: User }) {
 export function CreateUserForm({ onCreated }: { readonly onCreated?: (user: User) => void }) {
   const { user } = useSession();
   const admin = user?.role === 'admin';
+  const me = useMe(admin);
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [role, setRole] = useState<User['role']>('customer');
-  const [errors, setErrors, clearErrors] = useFormErrors();
+  const [otp, setOtp] = useState('');
+  const { errors, stepUp, fail, clear } = useCredentialErrors();
+  const once = useOneAtATime();
+  // An admin creating a teller or an admin gives a one-time code (API.md step-up).
+  const staff = role !== 'customer';
   const create = useMutation({
-    mutationFn: () => call(api.POST('/users', { body: { username: username.trim(), password, role } })),
+    mutationFn: () =>
+      call(
+        api.POST('/users', {
+          body: { username: username.trim(), password, role, ...(staff && otp ? { otp } : {}) },
+        }),
+      ),
+    onMutate: clear,
     onSuccess: (created) => {
-      clearErrors();
       setUsername('');
       setPassword('');
       onCreated?.(created);
     },
-    onError: setErrors,
+    onError: fail,
+    onSettled: () => setOtp(''),
   });
   function submit(event: FormEvent) {
     event.preventDefault();
-    if (!create.isPending) create.mutate();
+    once(() => create.mutateAsync());
   }
+  const askOtp = admin && staff && (stepUp === 'code' || me.data?.totpEnabled === true);
+  const titleId = useId();
   return (
-    <form method="post" className="panel" onSubmit={submit} noValidate>
-      <h2>{admin ? 'Create a user' : 'Create a customer'}</h2>
-      <FormAlert errors={errors} shown={['username', 'password', 'role']} />
+    <form method="post" className="panel" onSubmit={submit} noValidate aria-labelledby={titleId}>
+      <h2 id={titleId}>{admin ? 'Create a user' : 'Create a customer'}</h2>
+      {stepUp === 'enrol' && staff ? (
+        <EnrolFirst />
+      ) : (
+        <FormAlert errors={errors} shown={['username', 'password', 'role', 'otp']} />
+      )}
       <Field
         label="Username"
         field="username"
@@ -212,9 +231,11 @@ export function CreateUserForm({ onCreated }: { readonly onCreated?: (user: User
             { value: 'teller', label: 'Teller' },
             { value: 'admin', label: 'Admin' },
           ]}
+          hint={staff ? 'A teller or an admin needs a one-time code from your authenticator app.' : undefined}
         />
       ) : null}
-      <button type="submit" disabled={create.isPending}>
+      {askOtp ? <OtpField errors={errors} value={otp} onChange={setOtp} /> : null}
+      <button type="submit" aria-disabled={create.isPending || undefined}>
         Create
       </button>
       {create.data ? (

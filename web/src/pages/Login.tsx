@@ -1,8 +1,10 @@
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { Navigate, useLocation, useNavigate } from 'react-router';
 import { ApiProblem, api, call, type LoginResponse } from '../api/client';
 import { Field, FormAlert } from '../components/Field';
-import { useFormErrors } from '../problem-form';
+import { useCredentialErrors } from '../components/StepUp';
+import { useOneAtATime } from '../one-at-a-time';
+import { toFormErrors } from '../problem-form';
 import { useSession } from '../session';
 import { useTitle } from '../title';
 
@@ -22,27 +24,48 @@ export function LoginPage() {
   const [otp, setOtp] = useState('');
   const [needsOtp, setNeedsOtp] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [errors, setErrors, clearErrors] = useFormErrors();
+  const { errors, fail, show, clear } = useCredentialErrors();
+  const form = useRef<HTMLFormElement>(null);
+  const once = useOneAtATime();
   const from = (location.state as { from?: string } | null)?.from;
+
+  // The code field appears when the API asks for it: the focus goes there.
+  useEffect(() => {
+    if (needsOtp) form.current?.querySelector<HTMLInputElement>('input[name="otp"]')?.focus();
+  }, [needsOtp]);
 
   if (user) return <Navigate to={from ?? '/'} replace />;
 
-  async function submit(event: FormEvent) {
+  function submit(event: FormEvent) {
     event.preventDefault();
-    if (busy) return;
+    once(signInNow);
+  }
+
+  async function signInNow() {
     setBusy(true);
-    clearErrors();
+    clear();
     try {
-      // `otp` is API.md v1.1: sent only once the server has asked for it.
-      const body: { username: string; password: string } = needsOtp
-        ? ({ username, password, otp } as { username: string; password: string })
-        : { username, password };
+      // The one-time code is sent once the API has asked for it (401 OTP_REQUIRED).
+      const body = needsOtp ? { username, password, otp: otp.trim() } : { username, password };
       const login: LoginResponse = await call(api.POST('/auth/login', { body }));
       signIn(login);
       navigate(from ?? '/', { replace: true });
     } catch (error) {
       if (error instanceof ApiProblem && error.code === 'OTP_REQUIRED') setNeedsOtp(true);
-      setErrors(error);
+      if (needsOtp && error instanceof ApiProblem && error.code === 'UNAUTHENTICATED') {
+        // The API does not say which was wrong; after it asked for a code, most likely the code.
+        const out = toFormErrors(error);
+        show({
+          fields: {
+            ...out.fields,
+            otp: 'The one-time code is wrong or was already used (or the password is wrong). Enter the next code.',
+          },
+          form: 'Wrong password or one-time code.',
+        });
+        setOtp('');
+      } else {
+        fail(error);
+      }
     } finally {
       setBusy(false);
     }
@@ -56,7 +79,7 @@ export function LoginPage() {
           {reasons[signedOutBecause]}
         </p>
       ) : null}
-      <form method="post" onSubmit={submit} noValidate>
+      <form method="post" ref={form} onSubmit={submit} noValidate>
         <FormAlert errors={errors} shown={['username', 'password', 'otp']} />
         <Field
           label="Username"
@@ -90,7 +113,7 @@ export function LoginPage() {
             onChange={(e) => setOtp(e.target.value)}
           />
         ) : null}
-        <button type="submit" disabled={busy}>
+        <button type="submit" aria-disabled={busy || undefined}>
           Sign in
         </button>
       </form>

@@ -1,72 +1,280 @@
-import { useMutation } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
-import { ApiProblem, authHeader, type Problem } from '../api/client';
-import { useCapabilities } from '../capabilities';
-import { Field, FormAlert } from '../components/Field';
-import { useFormErrors } from '../problem-form';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { useLocation } from 'react-router';
+import { api, call, type User } from '../api/client';
+import { Field, FormAlert, SelectField } from '../components/Field';
+import { EnrolFirst, OtpField, useCredentialErrors, useMe } from '../components/StepUp';
+import { TotpQr } from '../components/TotpQr';
+import { formatMoney } from '../money';
+import { useOneAtATime } from '../one-at-a-time';
 import { useSession } from '../session';
 import { useTitle } from '../title';
 
 /**
- * Change password and change an account's PIN: API.md v1.1 routes, each shown only once the
- * server's document lists it. Not in the generated types until then, so sent by hand here.
+ * Every role's own credentials: the authenticator app (TOTP: enrol with a QR code, turn off),
+ * the password, and an account's PIN. High-risk changes ask for a one-time code; without an
+ * authenticator the screen says to enrol one first.
  */
-async function post(path: string, body: unknown): Promise<void> {
-  const response = await fetch(path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...authHeader() },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) {
-    const problem = (await response.json().catch(() => ({}))) as Partial<Problem>;
-    throw new ApiProblem(response.status, problem);
-  }
-}
-
 export function SettingsPage() {
   useTitle('Settings');
-  const caps = useCapabilities();
-  const password = caps.has('POST', '/me/password');
-  const pin = caps.has('POST', '/accounts/{accountNo}/pin');
   return (
     <section>
       <h1>Settings</h1>
-      {!password && !pin ? <p>Nothing to change here on this server yet.</p> : null}
       <div className="columns">
-        {password ? <PasswordForm /> : null}
-        {pin ? <PinForm /> : null}
+        <AuthenticatorPanel />
+        <PasswordForm />
+        <PinForm />
       </div>
     </section>
   );
 }
 
-function PasswordForm() {
-  const [currentPassword, setCurrent] = useState('');
-  const [newPassword, setNew] = useState('');
+/** Grouped in fours for reading it off the screen into an app. */
+function groupSecret(secret: string): string {
+  return secret.replace(/(.{4})(?=.)/g, '$1 ');
+}
+
+function AuthenticatorPanel() {
+  const me = useMe();
+  const location = useLocation();
+  const section = useRef<HTMLElement>(null);
+  const [said, setSaid] = useState<string | undefined>(undefined);
+  // "Enrol an authenticator in Settings" links here: the focus follows (after the frame's own
+  // move to the new screen's content, whose effect runs after this one).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on every navigation on purpose
+  useEffect(() => {
+    if (location.hash !== '#authenticator') return;
+    const timer = window.setTimeout(() => section.current?.focus(), 0);
+    return () => window.clearTimeout(timer);
+  }, [location.key]);
+  function done(message: string) {
+    setSaid(message);
+    section.current?.focus();
+  }
+  return (
+    <section
+      id="authenticator"
+      className="panel"
+      ref={section}
+      tabIndex={-1}
+      aria-labelledby="authenticator-title"
+    >
+      <h2 id="authenticator-title">Authenticator app</h2>
+      {said ? (
+        <p role="status" className="notice">
+          {said}
+        </p>
+      ) : null}
+      {me.data === undefined ? (
+        me.error ? (
+          <p>Your settings could not be read. Reload the page to try again.</p>
+        ) : (
+          <p role="status">Loading…</p>
+        )
+      ) : me.data.totpEnabled ? (
+        <>
+          <p>
+            <span className="badge success">On</span> Signing in and high-risk changes ask for a one-time code
+            from your authenticator app.
+          </p>
+          <DisableTotpForm onDone={() => done('The authenticator is turned off.')} />
+        </>
+      ) : (
+        <EnrolTotp
+          onDone={() =>
+            done('Your authenticator is enrolled. From now on, signing in asks for a one-time code.')
+          }
+          onStart={() => setSaid(undefined)}
+        />
+      )}
+    </section>
+  );
+}
+
+function EnrolTotp({ onDone, onStart }: { readonly onDone: () => void; readonly onStart: () => void }) {
+  const queryClient = useQueryClient();
+  const once = useOneAtATime();
   const [otp, setOtp] = useState('');
-  const [needsOtp, setNeedsOtp] = useState(false);
-  const [errors, setErrors, clearErrors] = useFormErrors();
-  const change = useMutation({
-    mutationFn: () => post('/me/password', { currentPassword, newPassword, ...(otp ? { otp } : {}) }),
+  const steps = useRef<HTMLHeadingElement>(null);
+  const { errors, fail, clear } = useCredentialErrors({
+    CONFLICT: { message: 'An authenticator is already enrolled, or the enrolment ended. Start again.' },
+  });
+  const enrol = useMutation({
+    mutationFn: () => call(api.POST('/me/totp', { body: {} })),
+    onMutate: onStart,
     onSuccess: () => {
-      clearErrors();
-      setCurrent('');
-      setNew('');
+      clear();
       setOtp('');
     },
     onError: (error) => {
-      if (error instanceof ApiProblem && error.code === 'STEP_UP_REQUIRED') setNeedsOtp(true);
-      setErrors(error);
+      fail(error);
+      void queryClient.invalidateQueries({ queryKey: ['me'] });
     },
+  });
+  const confirm = useMutation({
+    mutationFn: () => call(api.POST('/me/totp/confirm', { body: { otp } })),
+    onSuccess: (user: User) => {
+      clear();
+      queryClient.setQueryData(['me'], user);
+      onDone();
+    },
+    onError: fail,
+    onSettled: () => setOtp(''),
+  });
+  const pending = enrol.data;
+  // The instructions replace the button that had the focus (or follow a new secret): focus them.
+  useEffect(() => {
+    if (pending) steps.current?.focus();
+  }, [pending]);
+  return (
+    <>
+      {pending ? null : (
+        <>
+          <p>
+            <span className="badge">Off</span> No authenticator app is enrolled. With one, signing in asks for
+            a one-time code from it, and so do high-risk changes such as a new password.
+          </p>
+          <form
+            method="post"
+            onSubmit={(e) => {
+              e.preventDefault();
+              once(() => enrol.mutateAsync());
+            }}
+          >
+            <FormAlert errors={errors} shown={[]} />
+            <button type="submit" aria-disabled={enrol.isPending || undefined}>
+              Enrol an authenticator
+            </button>
+          </form>
+        </>
+      )}
+      {pending ? (
+        <div className="enrol">
+          <h3 ref={steps} tabIndex={-1}>
+            Enrol your authenticator app
+          </h3>
+          <ol>
+            <li>
+              In your authenticator app, add an account by scanning this QR code:
+              <TotpQr uri={pending.otpauthUri} />
+            </li>
+            <li>
+              Or type this secret into the app instead:{' '}
+              <code className="secret" data-secret={pending.secret}>
+                {groupSecret(pending.secret)}
+              </code>
+            </li>
+            <li>Enter the code the app shows, to prove it works.</li>
+          </ol>
+          <form
+            method="post"
+            onSubmit={(e) => {
+              e.preventDefault();
+              once(() => confirm.mutateAsync());
+            }}
+            noValidate
+          >
+            <FormAlert errors={errors} shown={['otp']} />
+            <OtpField errors={errors} value={otp} onChange={setOtp} />
+            <div className="buttons">
+              <button type="submit" aria-disabled={confirm.isPending || undefined}>
+                Confirm
+              </button>
+              <button
+                type="button"
+                className="secondary"
+                aria-disabled={enrol.isPending || undefined}
+                onClick={() => {
+                  once(() => enrol.mutateAsync());
+                }}
+              >
+                Start again with a new secret
+              </button>
+            </div>
+          </form>
+        </div>
+      ) : null}
+    </>
+  );
+}
+
+function DisableTotpForm({ onDone }: { readonly onDone: () => void }) {
+  const queryClient = useQueryClient();
+  const once = useOneAtATime();
+  const [otp, setOtp] = useState('');
+  const [password, setPassword] = useState('');
+  const { errors, fail, clear } = useCredentialErrors({
+    UNAUTHENTICATED: { field: 'password', message: 'The password is wrong.' },
+  });
+  const disable = useMutation({
+    mutationFn: () => call(api.POST('/me/totp/disable', { body: { otp, password } })),
+    onSuccess: (user: User) => {
+      clear();
+      setPassword('');
+      queryClient.setQueryData(['me'], user);
+      onDone();
+    },
+    onError: fail,
+    onSettled: () => setOtp(''),
   });
   function submit(event: FormEvent) {
     event.preventDefault();
-    if (!change.isPending) change.mutate();
+    once(() => disable.mutateAsync());
   }
   return (
-    <form method="post" className="panel" onSubmit={submit} noValidate>
-      <h2>Change your password</h2>
-      <FormAlert errors={errors} shown={['currentPassword', 'newPassword', 'otp']} />
+    <form method="post" onSubmit={submit} noValidate aria-labelledby="totp-off-title">
+      <h3 id="totp-off-title">Turn the authenticator off</h3>
+      <FormAlert errors={errors} shown={['otp', 'password']} />
+      <OtpField errors={errors} value={otp} onChange={setOtp} />
+      <Field
+        label="Password"
+        field="password"
+        type="password"
+        autoComplete="current-password"
+        errors={errors}
+        value={password}
+        onChange={(e) => setPassword(e.target.value)}
+      />
+      <button type="submit" className="secondary" aria-disabled={disable.isPending || undefined}>
+        Turn off the authenticator
+      </button>
+    </form>
+  );
+}
+
+function PasswordForm() {
+  const me = useMe();
+  const once = useOneAtATime();
+  const [currentPassword, setCurrent] = useState('');
+  const [newPassword, setNew] = useState('');
+  const [otp, setOtp] = useState('');
+  const { errors, stepUp, fail, clear } = useCredentialErrors({
+    UNAUTHENTICATED: { field: 'currentPassword', message: 'The current password is wrong.' },
+  });
+  const change = useMutation({
+    mutationFn: () =>
+      call(api.POST('/me/password', { body: { currentPassword, newPassword, ...(otp ? { otp } : {}) } })),
+    onMutate: clear,
+    onSuccess: () => {
+      setCurrent('');
+      setNew('');
+    },
+    onError: fail,
+    onSettled: () => setOtp(''),
+  });
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    once(() => change.mutateAsync());
+  }
+  const askOtp = stepUp === 'code' || me.data?.totpEnabled === true;
+  return (
+    <form method="post" className="panel" onSubmit={submit} noValidate aria-labelledby="password-title">
+      <h2 id="password-title">Change your password</h2>
+      {stepUp === 'enrol' ? (
+        <EnrolFirst />
+      ) : (
+        <FormAlert errors={errors} shown={['currentPassword', 'newPassword', 'otp']} />
+      )}
       <Field
         label="Current password"
         field="currentPassword"
@@ -86,11 +294,15 @@ function PasswordForm() {
         onChange={(e) => setNew(e.target.value)}
         hint="10 to 128 characters. Your other sessions end."
       />
-      {needsOtp ? <OtpField errors={errors} value={otp} onChange={setOtp} /> : null}
-      <button type="submit" disabled={change.isPending}>
+      {askOtp ? <OtpField errors={errors} value={otp} onChange={setOtp} /> : null}
+      <button type="submit" aria-disabled={change.isPending || undefined}>
         Change password
       </button>
-      {change.isSuccess ? <p role="status">Your password is changed.</p> : null}
+      {change.isSuccess ? (
+        <p role="status" className="notice">
+          Your password is changed. Your other sessions have ended.
+        </p>
+      ) : null}
     </form>
   );
 }
@@ -98,45 +310,91 @@ function PasswordForm() {
 function PinForm() {
   const { user } = useSession();
   const customer = user?.role === 'customer';
-  const [accountNo, setAccountNo] = useState('');
+  const me = useMe();
+  const own = useQuery({
+    queryKey: ['accounts', 'own'],
+    queryFn: () => call(api.GET('/accounts', { params: { query: { limit: '100' } } })),
+    enabled: customer,
+  });
+  const once = useOneAtATime();
+  const [typed, setTyped] = useState('');
   const [currentPin, setCurrentPin] = useState('');
   const [newPin, setNewPin] = useState('');
   const [otp, setOtp] = useState('');
-  const [needsOtp, setNeedsOtp] = useState(false);
-  const [errors, setErrors, clearErrors] = useFormErrors();
+  const { errors, stepUp, fail, show, clear } = useCredentialErrors({
+    INVALID_PIN: { field: 'currentPin' },
+    NOT_FOUND: { field: 'accountNo' },
+  });
+  const [changed, setChanged] = useState<string | undefined>(undefined);
+  // A customer picks one of their own accounts (the first until they choose); staff type a number.
+  const accountNo = customer ? typed || (own.data?.items[0]?.accountNo ?? '') : typed.trim();
   const change = useMutation({
     mutationFn: () =>
-      post(
-        `/accounts/${encodeURIComponent(accountNo.trim())}/pin`,
-        customer ? { currentPin, newPin, ...(otp ? { otp } : {}) } : { newPin },
+      call(
+        api.POST('/accounts/{accountNo}/pin', {
+          params: { path: { accountNo } },
+          body: customer ? { currentPin, newPin, ...(otp ? { otp } : {}) } : { newPin },
+        }),
       ),
+    onMutate: () => {
+      clear();
+      setChanged(undefined);
+    },
     onSuccess: () => {
-      clearErrors();
+      setChanged(accountNo);
       setCurrentPin('');
       setNewPin('');
-      setOtp('');
     },
-    onError: (error) => {
-      if (error instanceof ApiProblem && error.code === 'STEP_UP_REQUIRED') setNeedsOtp(true);
-      setErrors(error);
-    },
+    onError: fail,
+    onSettled: () => setOtp(''),
   });
   function submit(event: FormEvent) {
     event.preventDefault();
-    if (!change.isPending) change.mutate();
+    if (!accountNo) {
+      const message = customer ? 'Choose an account.' : 'Enter the account number.';
+      show({ fields: { accountNo: message }, form: message });
+      return;
+    }
+    once(() => change.mutateAsync());
   }
+  const askOtp = customer && (stepUp === 'code' || me.data?.totpEnabled === true);
   return (
-    <form method="post" className="panel" onSubmit={submit} noValidate>
-      <h2>Change an account's PIN</h2>
-      <FormAlert errors={errors} shown={['accountNo', 'currentPin', 'newPin', 'otp']} />
-      <Field
-        label="Account number"
-        field="accountNo"
-        inputMode="numeric"
-        errors={errors}
-        value={accountNo}
-        onChange={(e) => setAccountNo(e.target.value)}
-      />
+    <form method="post" className="panel" onSubmit={submit} noValidate aria-labelledby="pin-title">
+      <h2 id="pin-title">Change an account's PIN</h2>
+      {stepUp === 'enrol' ? (
+        <EnrolFirst />
+      ) : (
+        <FormAlert errors={errors} shown={['accountNo', 'currentPin', 'newPin', 'otp']} />
+      )}
+      {customer ? (
+        <SelectField
+          label="Account"
+          field="accountNo"
+          errors={errors}
+          value={accountNo}
+          onChange={setTyped}
+          options={
+            own.data
+              ? own.data.items.length > 0
+                ? own.data.items.map((a) => ({
+                    value: a.accountNo,
+                    label: `${a.name} ${a.accountNo} (${formatMoney(a.balance)})`,
+                  }))
+                : [{ value: '', label: 'You have no accounts' }]
+              : [{ value: accountNo, label: 'Loading your accounts…' }]
+          }
+        />
+      ) : (
+        <Field
+          label="Account number"
+          field="accountNo"
+          inputMode="numeric"
+          autoComplete="off"
+          errors={errors}
+          value={typed}
+          onChange={(e) => setTyped(e.target.value)}
+        />
+      )}
       {customer ? (
         <Field
           label="Current PIN"
@@ -144,6 +402,7 @@ function PinForm() {
           type="password"
           inputMode="numeric"
           autoComplete="off"
+          maxLength={6}
           errors={errors}
           value={currentPin}
           onChange={(e) => setCurrentPin(e.target.value)}
@@ -155,35 +414,21 @@ function PinForm() {
         type="password"
         inputMode="numeric"
         autoComplete="off"
+        maxLength={6}
         errors={errors}
         value={newPin}
         onChange={(e) => setNewPin(e.target.value)}
         hint="4 to 6 digits, not all the same and not a straight run."
       />
-      {needsOtp ? <OtpField errors={errors} value={otp} onChange={setOtp} /> : null}
-      <button type="submit" disabled={change.isPending}>
+      {askOtp ? <OtpField errors={errors} value={otp} onChange={setOtp} /> : null}
+      <button type="submit" aria-disabled={change.isPending || undefined}>
         Change PIN
       </button>
-      {change.isSuccess ? <p role="status">The PIN is changed.</p> : null}
+      {changed ? (
+        <p role="status" className="notice">
+          The PIN of account {changed} is changed.
+        </p>
+      ) : null}
     </form>
-  );
-}
-
-/** The one-time code both forms ask for once the API answers that the change needs one. */
-function OtpField(props: {
-  readonly errors: Parameters<typeof Field>[0]['errors'];
-  readonly value: string;
-  readonly onChange: (value: string) => void;
-}) {
-  return (
-    <Field
-      label="One-time code"
-      field="otp"
-      inputMode="numeric"
-      autoComplete="one-time-code"
-      errors={props.errors}
-      value={props.value}
-      onChange={(e) => props.onChange(e.target.value)}
-    />
   );
 }
