@@ -43,8 +43,14 @@ test('session: the token lives in memory only, and every form posts', async ({ p
   // Every form on the signed-in screens posts, so a page whose script failed never puts a
   // password or PIN in a URL.
   const methods: Array<string | null> = [];
-  for (const screen of ['Accounts', 'Transfer', 'Settings']) {
-    await page.getByRole('link', { name: screen, exact: true }).click();
+  for (const [link, heading] of [
+    ['Accounts', 'Your accounts'],
+    ['Transfer', 'Transfer'],
+    ['Settings', 'Settings'],
+  ] as const) {
+    await page.getByRole('link', { name: link, exact: true }).click();
+    // The screen is there (Settings loads lazily), and so are its forms.
+    await expect(page.getByRole('heading', { level: 1, name: heading, exact: true })).toBeVisible();
     await page.waitForLoadState('networkidle');
     methods.push(
       ...(await page.locator('form').evaluateAll((forms) => forms.map((f) => f.getAttribute('method')))),

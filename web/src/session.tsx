@@ -9,13 +9,11 @@ import {
   useRef,
   useState,
 } from 'react';
-import { authHeader, type LoginResponse, setToken, type User, whenUnauthenticated } from './api/client';
-import { capabilities } from './capabilities';
+import { api, type LoginResponse, setToken, type User, whenUnauthenticated } from './api/client';
 
 /**
  * The signed-in user. The access token lives in this module's memory only: a reload signs out.
- * While the user is active the token is refreshed (POST /auth/refresh, when the server offers
- * it); after 15 idle minutes the console signs out, with a warning one minute before.
+ * While the user is active the token is refreshed (POST /auth/refresh); after 15 idle minutes the console signs out, with a warning one minute before.
  */
 export const IDLE_LIMIT_MS = 15 * 60_000;
 export const IDLE_WARNING_MS = 60_000;
@@ -69,13 +67,7 @@ export function SessionProvider({ children }: { readonly children: ReactNode }) 
     async (reason: SignOutReason) => {
       // Best effort: the session ends on the server when it can; the token is dropped regardless.
       try {
-        if ((await capabilities()).has('POST', '/auth/logout')) {
-          await fetch('/auth/logout', {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', ...authHeader() },
-            body: '{}',
-          });
-        }
+        await api.POST('/auth/logout', { body: {} });
       } catch {
         // Offline or refused: the token is dropped below either way.
       }
@@ -151,20 +143,11 @@ export function SessionProvider({ children }: { readonly children: ReactNode }) 
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 
-/** POST /auth/refresh (API.md v1.1), failing soft: undefined when the server lacks it or refuses. */
+/** POST /auth/refresh, failing soft: undefined when refused or unanswered (the idle rules still apply). */
 async function refresh(): Promise<LoginResponse | undefined> {
   try {
-    if (!(await capabilities()).has('POST', '/auth/refresh')) return undefined;
-    const response = await fetch('/auth/refresh', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...authHeader() },
-      body: '{}',
-    });
-    if (!response.ok) return undefined;
-    const body = (await response.json()) as Partial<LoginResponse>;
-    return typeof body.accessToken === 'string' && typeof body.expiresIn === 'number'
-      ? (body as LoginResponse)
-      : undefined;
+    const { data } = await api.POST('/auth/refresh', { body: {} });
+    return data;
   } catch {
     return undefined;
   }

@@ -166,8 +166,3 @@ export async function call<T>(
   const problem = (typeof error === 'object' && error !== null ? error : {}) as Partial<Problem>;
   throw new ApiProblem(response.status, problem);
 }
-
-/** A fresh Idempotency-Key: one per submitted form. */
-export function newIdempotencyKey(): string {
-  return crypto.randomUUID();
-}

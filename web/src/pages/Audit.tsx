@@ -1,7 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { type AuditEvent, api, call } from '../api/client';
-import { useCapabilities } from '../capabilities';
 import { Field, FormAlert, SelectField } from '../components/Field';
 import { Pager, useCursorPages } from '../components/Pager';
 import { toFormErrors, useFormErrors } from '../problem-form';
@@ -43,9 +42,6 @@ export function AuditPage() {
   const [accountNo, setAccountNo] = useState('');
   const [fromDate, setFromDate] = useState('');
   const [toDate, setToDate] = useState('');
-  const caps = useCapabilities();
-  const byAccount = caps.hasQuery('GET', '/audit-logs', 'accountNo');
-  const byDate = caps.hasQuery('GET', '/audit-logs', 'from');
   const [filters, setFilters] = useState<Filters>({});
   const [exporting, setExporting] = useState(false);
   const [exportErrors, setExportErrors, clearExportErrors] = useFormErrors();
@@ -67,9 +63,9 @@ export function AuditPage() {
       ...(actor.trim() ? { actor: actor.trim() } : {}),
       ...(action.trim() ? { action: action.trim() } : {}),
       ...(outcome === 'success' || outcome === 'denied' || outcome === 'failed' ? { outcome } : {}),
-      ...(byAccount && accountNo.trim() ? { accountNo: accountNo.trim() } : {}),
-      ...(byDate && fromDate ? { from: new Date(`${fromDate}T00:00:00`).toISOString() } : {}),
-      ...(byDate && toDate ? { to: dayAfter(toDate) } : {}),
+      ...(accountNo.trim() ? { accountNo: accountNo.trim() } : {}),
+      ...(fromDate ? { from: new Date(`${fromDate}T00:00:00`).toISOString() } : {}),
+      ...(toDate ? { to: dayAfter(toDate) } : {}),
     });
   }
 
@@ -131,36 +127,32 @@ export function AuditPage() {
             { value: 'failed', label: 'Failed' },
           ]}
         />
-        {byAccount ? (
-          <Field
-            label="Account number"
-            field="accountNo"
-            errors={errors}
-            inputMode="numeric"
-            value={accountNo}
-            onChange={(e) => setAccountNo(e.target.value)}
-          />
-        ) : null}
-        {byDate ? (
-          <>
-            <Field
-              label="From date"
-              field="from"
-              type="date"
-              errors={errors}
-              value={fromDate}
-              onChange={(e) => setFromDate(e.target.value)}
-            />
-            <Field
-              label="To date"
-              field="to"
-              type="date"
-              errors={errors}
-              value={toDate}
-              onChange={(e) => setToDate(e.target.value)}
-            />
-          </>
-        ) : null}
+        <Field
+          label="Account number"
+          field="accountNo"
+          errors={errors}
+          inputMode="numeric"
+          value={accountNo}
+          onChange={(e) => setAccountNo(e.target.value)}
+        />
+
+        <Field
+          label="From date"
+          field="from"
+          type="date"
+          errors={errors}
+          value={fromDate}
+          onChange={(e) => setFromDate(e.target.value)}
+        />
+        <Field
+          label="To date"
+          field="to"
+          type="date"
+          errors={errors}
+          value={toDate}
+          onChange={(e) => setToDate(e.target.value)}
+        />
+
         <button type="submit">Filter</button>
       </form>
       <FormAlert errors={errors} shown={['actor', 'action', 'outcome', 'accountNo', 'from', 'to']} />
