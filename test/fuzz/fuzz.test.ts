@@ -97,7 +97,7 @@ describe('fuzzing the API (short run)', () => {
       { seed, requests: 1000, concurrency: 4, log: () => undefined, beforeRequest: endEverySession },
     );
     console.log(
-      `fuzz seed ${seed}: ${JSON.stringify(report.counts)} statuses ${JSON.stringify(report.byStatus)} upkeep ${JSON.stringify(report.keeper)}`,
+      `fuzz seed ${seed}: ${JSON.stringify(report.counts)} statuses ${JSON.stringify(report.byStatus)} upkeep ${JSON.stringify(report.keeper)} principals' 401s ${report.principalUnauthenticated} of ${report.principalRequests}`,
     );
     const context = `seed ${seed}\n${report.findings.join('\n')}\n${report.keeperProblems.join('\n')}`;
     expect(report.requests).toBe(1000);
@@ -113,7 +113,10 @@ describe('fuzzing the API (short run)', () => {
     expect(report.keeper.loginsRefused, context).toBe(0);
     expect(report.keeperProblems).toEqual([]);
     expect(report.principalRequests, context).toBeGreaterThan(500);
-    expect(report.principalUnauthenticated, context).toBeLessThan(report.principalRequests * 0.05);
+    // A 401 with a principal's token (where only the token is judged, not a password in the body)
+    // comes only from the forced end of every session: the requests in flight then (4 at a time)
+    // and those a principal sends before its one renewal lands; 4 or 5 in practice.
+    expect(report.principalUnauthenticated, context).toBeLessThanOrEqual(16);
     const successes = ['200', '201', '202', '204'].reduce((n, s) => n + (report.byStatus[s] ?? 0), 0);
     expect(successes, context).toBeGreaterThan(150);
     expect(report.findings, context).toEqual([]);

@@ -20,6 +20,9 @@ import { OpenApiValidator, type OperationSpec } from './openapi-validator';
  * That upkeep comes from another loopback address than the fuzzed traffic, so the per-IP login
  * limit that the fuzzed logins may reach never locks the principals out.
  */
+/** Operations whose 401 judges a credential in the body (a password, a login), not the token. */
+const credentialChecks: ReadonlySet<string> = new Set(['auth.login', 'me.password', 'me.totp.disable']);
+
 export interface FuzzTarget {
   readonly url: string;
   /** The key the local stack signs tokens with (to make expired and wrongly aimed ones). */
@@ -66,7 +69,7 @@ export interface FuzzReport {
     readonly topUps: number;
     readonly pinResets: number;
   };
-  /** Requests sent with a principal's token, and how many of those were answered 401. */
+  /** Requests sent with a principal's token, and how many were answered 401 where only the token is judged. */
   readonly principalRequests: number;
   readonly principalUnauthenticated: number;
   /** What the upkeep could not do (a refused re-login, an unlock that failed): coverage lost, not a finding. */
@@ -1028,7 +1031,9 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
         byStatus[String(response.status)] = (byStatus[String(response.status)] ?? 0) + 1;
         if (caller) {
           principalRequests += 1;
-          if (response.status === 401) principalUnauthenticated += 1;
+          // On these a 401 is the answer to a wrong password or login, not a session that ended.
+          if (response.status === 401 && !credentialChecks.has(op?.operationId ?? ''))
+            principalUnauthenticated += 1;
         }
         if (response.status >= 500)
           finding('serverErrors', `${response.status} ${text.slice(0, 300)} for ${describe}`);
