@@ -106,3 +106,33 @@ test('session: refreshed while active; sign-out ends it on the server', async ({
     expect([me.status, me.body.code]).toEqual([401, 'UNAUTHENTICATED']);
   }
 });
+
+test('session: the next person to sign in starts on their own first screen, not the last one', async ({
+  page,
+}, testInfo) => {
+  const bank = bankOf(testInfo);
+  await bank.createTeller('stella', 'stella-password-1');
+  await signIn(page, 'admin', adminPassword);
+  await page.getByRole('navigation').getByRole('link', { name: 'Audit log' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Audit log' })).toBeVisible();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page.getByRole('heading', { name: 'Sign in to the bank' })).toBeVisible();
+  // A teller at the same browser: the teller's desk, not the admin's audit log.
+  await signIn(page, 'stella', 'stella-password-1');
+  await expect(page).toHaveURL(/\/console\/customers$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Customers' })).toBeVisible();
+  // An admin's screen asked for by its address sends a teller to the teller's first screen.
+  await page.goto('/console/users');
+  await expect(page.getByRole('heading', { name: 'Sign in to the bank' })).toBeVisible();
+  await page.getByLabel('Username').fill('stella');
+  await page.getByLabel('Password').fill('stella-password-1');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/console\/customers$/);
+  // A customer asked for a screen of theirs before signing in: they get it.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.goto('/console/transfer');
+  await page.getByLabel('Username').fill(customer.username);
+  await page.getByLabel('Password').fill(customer.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/console\/transfer$/);
+});

@@ -3,7 +3,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createBrowserRouter, Navigate, Outlet, useLocation } from 'react-router';
 import { RouterProvider } from 'react-router/dom';
-import { ApiProblem } from './api/client';
+import { ApiProblem, type Role } from './api/client';
 import { Layout } from './components/Layout';
 import { AccountPage } from './pages/Account';
 import { AccountsPage } from './pages/Accounts';
@@ -28,6 +28,12 @@ function RequireUser() {
   const { user } = useSession();
   const location = useLocation();
   if (!user) return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
+  return <Outlet />;
+}
+
+function RoleOnly({ roles }: { readonly roles: readonly Role[] }) {
+  const { user } = useSession();
+  if (!user || !roles.includes(user.role)) return <Navigate to="/" replace />;
   return <Outlet />;
 }
 
@@ -59,22 +65,33 @@ const router = createBrowserRouter(
                 { path: 'accounts/:accountNo/deposit', element: <DepositPage /> },
                 { path: 'accounts/:accountNo/withdraw', element: <WithdrawPage /> },
                 { path: 'transfer', element: <TransferPage /> },
-                // Staff screens load on first use: a customer's browser never fetches them.
+                // Staff screens load on first use: a customer's browser never fetches them. A role
+                // that has no such screen is sent to its own first screen (the API refuses it anyway).
                 {
-                  path: 'customers',
-                  lazy: async () => ({ Component: (await import('./pages/Customers')).CustomersPage }),
+                  element: <RoleOnly roles={['teller', 'admin']} />,
+                  children: [
+                    {
+                      path: 'customers',
+                      lazy: async () => ({ Component: (await import('./pages/Customers')).CustomersPage }),
+                    },
+                    {
+                      path: 'approvals',
+                      lazy: async () => ({ Component: (await import('./pages/Approvals')).ApprovalsPage }),
+                    },
+                  ],
                 },
                 {
-                  path: 'users',
-                  lazy: async () => ({ Component: (await import('./pages/Users')).UsersPage }),
-                },
-                {
-                  path: 'approvals',
-                  lazy: async () => ({ Component: (await import('./pages/Approvals')).ApprovalsPage }),
-                },
-                {
-                  path: 'audit',
-                  lazy: async () => ({ Component: (await import('./pages/Audit')).AuditPage }),
+                  element: <RoleOnly roles={['admin']} />,
+                  children: [
+                    {
+                      path: 'users',
+                      lazy: async () => ({ Component: (await import('./pages/Users')).UsersPage }),
+                    },
+                    {
+                      path: 'audit',
+                      lazy: async () => ({ Component: (await import('./pages/Audit')).AuditPage }),
+                    },
+                  ],
                 },
                 {
                   path: 'settings',

@@ -26,6 +26,11 @@ export type SignOutReason = 'user' | 'idle' | 'expired';
 interface Session {
   readonly user: User | undefined;
   readonly signedOutBecause: SignOutReason | undefined;
+  /**
+   * Where to go after signing in as `username`: the screen asked for before, but only when no one
+   * else was signed in since (after A signs out, B starts on B's own first screen, not on A's).
+   */
+  returnTo(from: string | undefined, username: string): string;
   readonly idleWarning: boolean;
   readonly secondsLeft: number;
   signIn(login: LoginResponse): void;
@@ -45,6 +50,8 @@ export function SessionProvider({ children }: { readonly children: ReactNode }) 
   const queryClient = useQueryClient();
   const [user, setUser] = useState<User | undefined>(undefined);
   const [signedOutBecause, setSignedOutBecause] = useState<SignOutReason | undefined>(undefined);
+  const signedIn = useRef<string | undefined>(undefined);
+  const previousUsername = useRef<string | undefined>(undefined);
   const [idleWarning, setIdleWarning] = useState(false);
   const [secondsLeft, setSecondsLeft] = useState(0);
   const lastActivity = useRef(Date.now());
@@ -55,6 +62,8 @@ export function SessionProvider({ children }: { readonly children: ReactNode }) 
   const drop = useCallback(
     (reason: SignOutReason) => {
       setToken(undefined);
+      previousUsername.current = signedIn.current ?? previousUsername.current;
+      signedIn.current = undefined;
       setUser(undefined);
       setIdleWarning(false);
       setSignedOutBecause(reason);
@@ -77,6 +86,7 @@ export function SessionProvider({ children }: { readonly children: ReactNode }) 
   );
 
   const signIn = useCallback((login: LoginResponse) => {
+    signedIn.current = login.user.username;
     setToken(login.accessToken);
     expiresAt.current = Date.now() + login.expiresIn * 1000;
     lastActivity.current = Date.now();
@@ -136,9 +146,15 @@ export function SessionProvider({ children }: { readonly children: ReactNode }) 
     };
   }, [user, signOut]);
 
+  const returnTo = useCallback(
+    (from: string | undefined, username: string) =>
+      from !== undefined && (previousUsername.current ?? username) === username ? from : '/',
+    [],
+  );
+
   const value = useMemo<Session>(
-    () => ({ user, signedOutBecause, idleWarning, secondsLeft, signIn, signOut, stayActive }),
-    [user, signedOutBecause, idleWarning, secondsLeft, signIn, signOut, stayActive],
+    () => ({ user, signedOutBecause, idleWarning, secondsLeft, signIn, signOut, stayActive, returnTo }),
+    [user, signedOutBecause, idleWarning, secondsLeft, signIn, signOut, stayActive, returnTo],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

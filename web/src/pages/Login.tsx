@@ -16,7 +16,7 @@ const reasons = {
 
 export function LoginPage() {
   useTitle('Sign in');
-  const { user, signIn, signedOutBecause } = useSession();
+  const { user, signIn, signedOutBecause, returnTo } = useSession();
   const navigate = useNavigate();
   const location = useLocation();
   const [username, setUsername] = useState('');
@@ -34,7 +34,7 @@ export function LoginPage() {
     if (needsOtp) form.current?.querySelector<HTMLInputElement>('input[name="otp"]')?.focus();
   }, [needsOtp]);
 
-  if (user) return <Navigate to={from ?? '/'} replace />;
+  if (user) return <Navigate to={returnTo(from, user.username)} replace />;
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -49,7 +49,7 @@ export function LoginPage() {
       const body = needsOtp ? { username, password, otp: otp.trim() } : { username, password };
       const login: LoginResponse = await call(api.POST('/auth/login', { body }));
       signIn(login);
-      navigate(from ?? '/', { replace: true });
+      navigate(returnTo(from, login.user.username), { replace: true });
     } catch (error) {
       if (error instanceof ApiProblem && error.code === 'OTP_REQUIRED') setNeedsOtp(true);
       if (needsOtp && error instanceof ApiProblem && error.code === 'UNAUTHENTICATED') {
