@@ -10,11 +10,18 @@ import { adminPassword, bankOf, checkPage, expect, signIn, test } from './fixtur
 test.describe.configure({ mode: 'serial' });
 
 const customer = { username: 'sasha', password: 'sasha-password-1' };
+let spending = '';
+let saving = '';
 
 test.beforeAll(async ({}, testInfo) => {
   const bank = bankOf(testInfo);
   const admin = await bank.login('admin', adminPassword);
-  await bank.ok('POST', '/users', admin, { ...customer, role: 'customer' });
+  const user = await bank.ok('POST', '/users', admin, { ...customer, role: 'customer' });
+  const open = async (name: string) =>
+    String((await bank.ok('POST', '/accounts', admin, { ownerId: user.id, name, pin: '2580' })).accountNo);
+  spending = await open('Spending');
+  saving = await open('Saving');
+  await bank.ok('POST', `/accounts/${spending}/deposit`, admin, { amount: '100.00' });
 });
 
 function bearer(request: Request): string | undefined {
@@ -135,4 +142,40 @@ test('session: the next person to sign in starts on their own first screen, not 
   await page.getByLabel('Password').fill(customer.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(/\/console\/transfer$/);
+});
+
+test('session: after a transfer no screen shows the old balance, even while the new one loads', async ({
+  page,
+}) => {
+  await signIn(page, customer.username, customer.password);
+  const spendingRow = page.getByRole('row').filter({ hasText: spending });
+  await expect(spendingRow).toContainText('100.00');
+  await page.getByRole('link', { name: 'Transfer', exact: true }).click();
+  await page.getByLabel('From account').selectOption(spending);
+  await page.getByLabel('To account').fill(saving);
+  await page.getByLabel('Amount').fill('10.00');
+  await page.getByLabel('PIN').fill('2580');
+  await page.getByRole('button', { name: 'Review' }).click();
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await expect(page.getByRole('heading', { name: 'Receipt' })).toBeVisible();
+  // The list of accounts answers slowly: until it does, the screen says it is loading, and the
+  // 100.00 it showed before the transfer is not shown again.
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await page.route(
+    (url) => url.pathname === '/accounts',
+    async (route) => {
+      await held;
+      await route.continue();
+    },
+  );
+  await page.getByRole('link', { name: 'Accounts', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Your accounts' })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: 'Loading' })).toBeVisible();
+  await expect(page.getByText('100.00')).toHaveCount(0);
+  release();
+  await expect(spendingRow).toContainText('90.00');
+  await expect(page.getByRole('row').filter({ hasText: saving })).toContainText('10.00');
 });

@@ -203,6 +203,7 @@ function LockPanel({ accountNo, locked }: { readonly accountNo: string; readonly
       clearErrors();
       setReason('');
       queryClient.setQueryData(['account', accountNo], account);
+      queryClient.removeQueries({ queryKey: ['accounts'], type: 'inactive' });
       void queryClient.invalidateQueries({ queryKey: ['accounts'] });
     },
     onError: setErrors,

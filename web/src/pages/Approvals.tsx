@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { ApiProblem, type Approval, api, call, humanMessage, type User } from '../api/client';
+import { forgetBalances } from '../balances';
 import { Field, FormAlert, SelectField } from '../components/Field';
 import { Money } from '../components/Money';
 import { Pager, useCursorPages } from '../components/Pager';
@@ -162,9 +163,7 @@ export function ApprovalsPage() {
   function refresh() {
     void queryClient.invalidateQueries({ queryKey: ['approvals'] });
     // An approval that executed moved money.
-    void queryClient.invalidateQueries({ queryKey: ['account'] });
-    void queryClient.invalidateQueries({ queryKey: ['accounts'] });
-    void queryClient.invalidateQueries({ queryKey: ['history'] });
+    forgetBalances(queryClient);
   }
 
   function filter(event: FormEvent) {

@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, type RefObject, useEffect, useRef, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { ApiProblem, api, call, type Movement, type Transfer } from '../api/client';
+import { forgetBalances } from '../balances';
 import { Field, FormAlert, SelectField } from '../components/Field';
 import { Money } from '../components/Money';
 import { IdempotencyKeys } from '../idempotency';
@@ -140,9 +141,7 @@ function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly ini
       setReceipt(result);
       setStep('done');
       keys.settled();
-      void queryClient.invalidateQueries({ queryKey: ['account'] });
-      void queryClient.invalidateQueries({ queryKey: ['accounts'] });
-      void queryClient.invalidateQueries({ queryKey: ['history'] });
+      forgetBalances(queryClient);
     },
     onError: (error) => {
       showError(error);
