@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
-import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 /**
  * As root, PostgreSQL runs as the `postgres` OS user, who cannot reach a 0700 home, so each
@@ -152,4 +154,52 @@ export async function claimIfHomed(
   if (path.basename(pgdata) !== 'pgdata') return;
   if (realOrResolved(path.dirname(clusterDir)) !== realOrResolved(home)) return;
   await claimCluster(clusterDir, dataDir).catch(() => undefined);
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Removes the directory `dir` and everything in it, as root with the rights of its owner (the
+ * server user, for a cluster): the tree is that user's, and a recursive removal by path follows
+ * a directory its owner swaps for a symlink between the removal's rmdir and its readdir, so as
+ * root it would remove files anywhere. Here the owner's `rm -rf` empties it (whatever it plants,
+ * it removes only what it could remove itself), and root removes the emptied directory, which
+ * is not followed if it became a symlink. Throws, leaving the rest, when something in it is not
+ * the owner's to remove. Not as root, the tree is our own: removed directly.
+ */
+export async function removeOwnedTree(dir: string): Promise<void> {
+  let st: Awaited<ReturnType<typeof lstat>>;
+  try {
+    st = await lstat(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (!st.isDirectory()) throw new Error(`${dir} is not a directory`);
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
+    await rm(dir, { recursive: true, force: true });
+    return;
+  }
+  const entries = await readdir(dir);
+  if (entries.length > 0) {
+    try {
+      await execFileAsync(
+        existsSync('/usr/bin/rm') ? '/usr/bin/rm' : '/bin/rm',
+        ['-rf', '--', ...entries.map((name) => path.join(dir, name))],
+        // root's own tree: GNU rm, which does not follow a symlink swapped in mid-removal.
+        { cwd: '/', ...(st.uid === 0 ? {} : { uid: st.uid, gid: st.gid }) },
+      );
+    } catch (error) {
+      const stderr = (error as { stderr?: unknown }).stderr;
+      const first = typeof stderr === 'string' ? stderr.trim().split('\n')[0] : undefined;
+      throw new Error(
+        `${dir} could not be removed: ${first || (error instanceof Error ? error.message : String(error))}`,
+      );
+    }
+  }
+  try {
+    await rmdir(dir);
+  } catch (error) {
+    throw new Error(`${dir} could not be removed: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
 }

@@ -11,6 +11,7 @@ import {
   readBackReference,
   realOrResolved,
   recordedClusterDir,
+  removeOwnedTree,
 } from './cluster-home';
 import { isRoot, livePostmaster } from './postgres';
 
@@ -163,7 +164,11 @@ export async function removeCluster(
       reason: `a PostgreSQL (pid ${live.pid}, port ${live.port}) still runs on it`,
     };
   }
-  await rm(placement.dir, { recursive: true, force: true });
+  try {
+    await removeOwnedTree(placement.dir);
+  } catch (error) {
+    return { outcome: 'refused', cluster, reason: error instanceof Error ? error.message : String(error) };
+  }
   await rm(clusterFile, { force: true });
   return { outcome: 'removed', cluster, reason: `removed ${placement.dir}` };
 }
@@ -483,7 +488,7 @@ async function pruneOne(entry: ClusterEntry, home: string): Promise<string | und
   const live = running(placement.dir);
   if (live) return `a PostgreSQL (pid ${live.pid}) started on it meanwhile`;
   try {
-    await rm(placement.dir, { recursive: true, force: true });
+    await removeOwnedTree(placement.dir);
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }

@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { claimIfHomed, defaultClustersHome, realOrResolved, writeBackReference } from './cluster-home';
+import {
+  claimIfHomed,
+  defaultClustersHome,
+  realOrResolved,
+  removeOwnedTree,
+  writeBackReference,
+} from './cluster-home';
 import { type PgBinaries, serverBinaries } from './pg-binaries';
 
 /**
@@ -453,8 +459,10 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Loca
 }
 
 async function dropEphemeralCluster(pgdata: string, dataDir: string, external: boolean): Promise<void> {
-  // A cluster kept outside the data directory lives in a directory of its own: remove that too.
-  await rm(external ? path.dirname(pgdata) : pgdata, { recursive: true, force: true });
+  // A cluster kept outside the data directory lives in a directory of its own, the server
+  // user's: remove that too, with that user's rights.
+  if (external) await removeOwnedTree(path.dirname(pgdata));
+  else await rm(pgdata, { recursive: true, force: true });
   await rm(path.join(dataDir, 'cluster.json'), { force: true });
 }
 

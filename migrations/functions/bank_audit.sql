@@ -1,7 +1,8 @@
 -- Every operation's event (its success or its refusal), in the operation's transaction. At most
 -- one per request id (unique index, migration 0012): when the audit middleware has already
 -- recorded this request as refused or failed, this insert fails and the operation rolls back
--- whole, so the event that stands says what happened.
+-- whole, so the event that stands says what happened. Refusals write theirs in bank_refuse,
+-- which never fails on a taken request id (what a refusal counts must commit).
 CREATE OR REPLACE FUNCTION bank_audit(c bank_caller, p_action text, p_outcome text, p_details jsonb) RETURNS uuid
 LANGUAGE sql AS $$
   INSERT INTO audit_logs (actor, action, outcome, details, ip, user_agent, request_id)

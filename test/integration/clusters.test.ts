@@ -11,7 +11,7 @@ import {
   writeBackReference,
 } from '../../local/cluster-home';
 import { clustersCommand, listClusters, removeCluster, removeDataDir } from '../../local/clusters';
-import { isRoot, type LocalPostgres, startPostgres } from '../../local/postgres';
+import { isRoot, type LocalPostgres, serverUser, startPostgres } from '../../local/postgres';
 import { npm, repoRoot } from '../helpers/process';
 
 /**
@@ -62,6 +62,25 @@ async function dataDirNaming(name: string, clusterDir: string): Promise<string> 
 const du = (dir: string) =>
   Number(execFileSync('du', ['-s', '-B1', dir], { encoding: 'utf8' }).split('\t')[0]);
 
+/**
+ * A cluster the server user owns, as `npm start` makes them, in which that user has left a
+ * directory of root's with a file (standing for anything outside the cluster that a symlink
+ * swapped in mid-removal would expose: recursive removal by path follows a directory that
+ * becomes a symlink between its rmdir and its readdir). Removal with the owner's rights cannot
+ * touch it; removal as root would.
+ */
+async function ownedByServerUser(dir: string): Promise<string> {
+  const user = await serverUser();
+  if (!user) throw new Error('no server user');
+  const rootsOwn = path.join(dir, 'pgdata', 'roots-own');
+  await mkdir(rootsOwn, { mode: 0o755 });
+  await writeFile(path.join(rootsOwn, 'keep'), 'not the server user’s to remove\n');
+  execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, path.join(dir, 'pgdata')]);
+  execFileSync('chown', [`${user.uid}:${user.gid}`, dir]);
+  execFileSync('chown', ['-R', '0:0', rootsOwn]);
+  return path.join(rootsOwn, 'keep');
+}
+
 describe('removeCluster', () => {
   it('removes the cluster its data directory names when the back-reference names that directory, and its cluster.json', async () => {
     // Prepare
@@ -103,6 +122,58 @@ describe('removeCluster', () => {
       await rm(ephemeral, { recursive: true, force: true });
     }
   });
+
+  it.runIf(isRoot())(
+    "removes a cluster with its owner's rights, never root's: what the server user could not remove stays, and it says so",
+    async () => {
+      // Prepare
+      const target = await cluster('aaaa', path.join(root, 'data'));
+      const dataDir = await dataDirNaming('data', target);
+      const keep = await ownedByServerUser(target);
+      // Act
+      const outcome = await removeCluster(dataDir, { home });
+      // Assess
+      expect(outcome).toEqual({
+        outcome: 'refused',
+        cluster: target,
+        reason: expect.stringMatching(new RegExp(`^${target} could not be removed: .*Permission denied`)),
+      });
+      expect(readFileSync(keep, 'utf8')).toBe('not the server user’s to remove\n');
+      // What the server user could remove is gone; the data directory still names its cluster.
+      expect(existsSync(path.join(target, 'pgdata', 'PG_VERSION'))).toBe(false);
+      expect(existsSync(path.join(dataDir, 'cluster.json'))).toBe(true);
+    },
+  );
+
+  it.runIf(isRoot())(
+    "removes an ephemeral cluster with its owner's rights too, and all of a cluster whose owner can",
+    async () => {
+      // Prepare
+      const ephemeral = await mkdtemp(path.join(tmpdir(), 'bank-pg-'));
+      const whole = await cluster('bbbb', path.join(root, 'whole'));
+      const wholeData = await dataDirNaming('whole', whole);
+      const user = await serverUser();
+      if (!user) throw new Error('no server user');
+      execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, path.join(whole, 'pgdata')]);
+      execFileSync('chown', [`${user.uid}:${user.gid}`, whole]);
+      try {
+        await mkdir(path.join(ephemeral, 'pgdata'));
+        const keep = await ownedByServerUser(ephemeral);
+        const dataDir = await dataDirNaming('data', ephemeral);
+        // Act
+        const outcome = await removeCluster(dataDir, { home });
+        const wholeOutcome = await removeCluster(wholeData, { home });
+        // Assess
+        expect(outcome.outcome).toBe('refused');
+        expect(existsSync(keep)).toBe(true);
+        expect(wholeOutcome).toEqual({ outcome: 'removed', cluster: whole, reason: `removed ${whole}` });
+        expect(existsSync(whole)).toBe(false);
+        expect(existsSync(path.join(wholeData, 'cluster.json'))).toBe(false);
+      } finally {
+        await rm(ephemeral, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('refuses a cluster whose back-reference names another data directory', async () => {
     const target = await cluster('aaaa', path.join(root, 'other'));
@@ -484,6 +555,26 @@ describe('npm run clusters', () => {
     ]);
     expect(existsSync(path.join(orphan, 'pgdata', 'PG_VERSION'))).toBe(true);
   });
+
+  it.runIf(isRoot())(
+    "--prune removes an orphan with its owner's rights: what the server user could not remove stays, exit 1",
+    async () => {
+      // Prepare
+      const orphan = await cluster('c2-gone', path.join(root, 'removed-long-ago'));
+      const keep = await ownedByServerUser(orphan);
+      // Act
+      const { code, lines } = await run(['--prune']);
+      // Assess
+      expect(code).toBe(1);
+      expect(lines.slice(-2)).toEqual([
+        expect.stringMatching(
+          new RegExp(`^error: could not remove c2-gone: ${orphan} could not be removed: .*Permission denied`),
+        ),
+        'pruned 0 of 1 cluster(s), freed 0 B; 1 could not be removed',
+      ]);
+      expect(existsSync(keep)).toBe(true);
+    },
+  );
 
   it('says so when there is nothing to list: no clusters home, or not root', async () => {
     const lines: string[] = [];

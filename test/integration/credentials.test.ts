@@ -385,6 +385,36 @@ describe('step-up', () => {
     expect(await balanceOf(other)).toBe('2500.00');
   });
 
+  it('keeps one Idempotency-Key across the step-up, as the console sends it: a fresh code on a retry replays, it never moves twice', async () => {
+    const c = await person('customer');
+    const secret = await enrol(c);
+    const account = await openAccount(c.id, '5000.00');
+    const other = await openAccount((await person('customer')).id, '0.00');
+    const body = { fromAccountNo: account, toAccountNo: other, amount: '1200.00', pin: PIN };
+    const send = (otp?: string) =>
+      api('POST', '/transfers', {
+        token: c.token,
+        headers: { 'idempotency-key': 'console-form-1' },
+        body: otp === undefined ? body : { ...body, otp },
+      });
+
+    // The console's first Confirm: refused for want of a code, the key given back.
+    const refused = await send();
+    expect([refused.status, refused.body.code]).toEqual([403, 'STEP_UP_REQUIRED']);
+    // Confirm again with the code: the same key is accepted.
+    const sent = await send(codeOf(secret));
+    expect(sent.status).toBe(201);
+    // Its answer was lost; the code has been spent, so the user types the next one: a replay.
+    await allowNextCode(c.id);
+    const retried = await send(codeOf(secret));
+    expect(retried.status).toBe(201);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(retried.body).toEqual(sent.body);
+    expect(retried.event).toMatchObject({ outcome: 'success', details: { idempotencyKeyReplay: true } });
+    expect(await balanceOf(account)).toBe('3800.00');
+    expect(await balanceOf(other)).toBe('1200.00');
+  });
+
   it('needs a code from an admin creating a teller or an admin, not a customer', async () => {
     const admin = await person('admin');
     const unenrolled = await api('POST', '/users', {

@@ -55,7 +55,8 @@ export function TransferPage() {
 /**
  * Edit → review → confirm → receipt. One Idempotency-Key per reviewed form: every confirm of the
  * same body carries the same key (a double click or a retry replays, never moves twice), and a
- * changed body gets a new one (an edit, or a one-time code added after STEP_UP_REQUIRED).
+ * changed body gets a new one (an edit). The one-time code is not part of the body's identity (the
+ * API leaves it out): a retry with a fresh code after a lost answer replays, never moves again.
  */
 function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly initialFrom: string }) {
   useTitle(titles[kind]);
@@ -145,8 +146,9 @@ function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly ini
     },
     onError: (error) => {
       showError(error);
-      // A refusal goes back to the form (a changed body gets a new key); an unanswered or failed
-      // request stays here, and Confirm retries with the same body, so with the same key.
+      // A refusal goes back to the form (an edited body gets a new key); an unanswered or failed
+      // request stays here, and Confirm retries with the same body, so with the same key (a fresh
+      // one-time code, too, keeps the key).
       if (error instanceof ApiProblem && error.status < 500) {
         setStep('edit');
         // A code is good once: a refused request spent it, or it was wrong. Ask for a fresh one.

@@ -101,6 +101,9 @@ function EnrolTotp({ onDone, onStart }: { readonly onDone: () => void; readonly 
   });
   const enrol = useMutation({
     mutationFn: () => call(api.POST('/me/totp', { body: {} })),
+    // The answer is the secret: kept while this screen shows it, never after (the cache would
+    // otherwise hold it for minutes once the user has left, enrolled or not).
+    gcTime: 0,
     onMutate: onStart,
     onSuccess: () => {
       clear();
@@ -113,8 +116,12 @@ function EnrolTotp({ onDone, onStart }: { readonly onDone: () => void; readonly 
   });
   const confirm = useMutation({
     mutationFn: () => call(api.POST('/me/totp/confirm', { body: { otp } })),
+    // Its callbacks close over this screen's render, the secret included: not kept either.
+    gcTime: 0,
     onSuccess: (user: User) => {
       clear();
+      // Enrolled: the secret has done its work, and goes now.
+      enrol.reset();
       queryClient.setQueryData(['me'], user);
       onDone();
     },
