@@ -100,6 +100,11 @@ describe('the console distribution', () => {
     expect(handler(request('/console/')).uri).toBe('/console/index.html');
     expect(handler(request('/console/assets/index-abc.js')).uri).toBe('/console/assets/index-abc.js');
     expect(handler(request('/docs/')).uri).toBe('/docs/index.html');
+    expect(handler(request('/docs/docs.css')).uri).toBe('/docs/docs.css');
+    expect(handler(request('/docs'))).toMatchObject({
+      statusCode: 301,
+      headers: { location: { value: '/docs/' } },
+    });
     expect(handler(request('/accounts/400000000002')).uri).toBe('/accounts/400000000002');
     expect(handler(request('/', 'text/html'))).toMatchObject({
       statusCode: 302,

@@ -17,6 +17,7 @@ beforeAll(async () => {
   writeFileSync(path.join(root, 'console/index.html'), '<!doctype html><title>console</title>');
   writeFileSync(path.join(root, 'console/assets/app-1.js'), 'console.log(1)');
   writeFileSync(path.join(root, 'docs/index.html'), '<!doctype html><title>docs</title>');
+  writeFileSync(path.join(root, 'docs/docs.css'), 'body { margin: 0; }');
   writeFileSync(path.join(root, 'secret.txt'), 'outside');
   gateway = await startGateway({
     routes,
@@ -50,6 +51,14 @@ describe('static serving of the console', () => {
       expect(res.headers.get('content-security-policy')).toBe(consoleCsp);
       expect(await res.text()).toMatch(/<title>(console|docs)<\/title>/);
     }
+    // The API reference: one page and its stylesheet (the build writes both), nothing else.
+    const css = await get('/docs/docs.css');
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
+    expect(css.headers.get('content-security-policy')).toBe(consoleCsp);
+    expect(await css.text()).toBe('body { margin: 0; }');
+    expect(await (await get('/docs/operations')).text()).toBe('<!doctype html><title>docs</title>');
+    expect((await get('/docs')).headers.get('location')).toBe('/docs/');
     const asset = await get('/console/assets/app-1.js');
     expect(asset.status).toBe(200);
     expect(asset.headers.get('content-type')).toMatch(/^text\/javascript/);

@@ -1,13 +1,15 @@
-import { copyFile, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { copyFile, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
+import { buildOpenApiDocument } from '../../shared/openapi';
+import { renderReference } from './reference';
 
 /**
  * `npm run build:web` (npm start runs it first): the console into web/dist/console and the API
- * reference (Swagger UI's static files and our own page) into web/dist/docs. Both are served as
- * they are: locally by local/static.ts, in the cloud from S3 through CloudFront.
+ * reference into web/dist/docs: one HTML page generated from the OpenAPI document
+ * (web/scripts/reference.ts) and its stylesheet (web/docs/docs.css), no script. Both are served
+ * as they are: locally by local/static.ts, in the cloud from S3 through CloudFront.
  */
 const web = fileURLToPath(new URL('..', import.meta.url));
 const dist = path.join(web, 'dist');
@@ -24,13 +26,10 @@ try {
   });
   const docs = path.join(staging, 'docs');
   await mkdir(docs, { recursive: true });
-  const swaggerUi = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
-  for (const file of ['swagger-ui.css', 'swagger-ui-bundle.js']) {
-    await copyFile(path.join(swaggerUi, file), path.join(docs, file));
-  }
   for (const file of await readdir(path.join(web, 'docs'))) {
     await copyFile(path.join(web, 'docs', file), path.join(docs, file));
   }
+  await writeFile(path.join(docs, 'index.html'), renderReference(buildOpenApiDocument()));
   const old = `${staging}.old`;
   await rename(dist, old).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'ENOENT') throw error;
