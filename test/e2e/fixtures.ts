@@ -48,8 +48,16 @@ export const test = base.extend<{ problems: PageProblems }>({
 });
 export { expect };
 
-/** axe-core on the page as it is now (0 violations), and a screenshot kept as an artifact. */
-export async function checkPage(page: Page, name: string, testInfo: TestInfo): Promise<void> {
+/**
+ * axe-core on the page as it is now (0 violations), and a screenshot kept as an artifact: of the
+ * whole page, or with `{ fullPage: false }` of what the window shows (a page many screens long).
+ */
+export async function checkPage(
+  page: Page,
+  name: string,
+  testInfo: TestInfo,
+  { fullPage = true }: { fullPage?: boolean } = {},
+): Promise<void> {
   await page.waitForLoadState('networkidle');
   const results = await new AxeBuilder({ page }).analyze();
   const violations = results.violations.map(
@@ -61,7 +69,7 @@ export async function checkPage(page: Page, name: string, testInfo: TestInfo): P
   });
   expect(violations, `axe violations on ${name}`).toEqual([]);
   mkdirSync(screenshotDir, { recursive: true });
-  await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage });
 }
 
 export const adminPassword = process.env.BANK_E2E_ADMIN_PASSWORD ?? '';
