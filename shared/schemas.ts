@@ -133,7 +133,8 @@ export const movementBody = z.strictObject({
 export const transferBody = z
   .strictObject({
     fromAccountNo: accountNoSchema,
-    toAccountNo: accountNoSchema,
+    // Its own example, so that no example in the reference names one account on both sides.
+    toAccountNo: accountNoSchema.clone().register(z.globalRegistry, { example: '400000000010' }),
     amount: amountSchema,
     pin: z.optional(pinSchema),
     memo: z.optional(memoSchema),

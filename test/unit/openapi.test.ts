@@ -35,6 +35,15 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it('gives the two sides of a transfer different example accounts (the API refuses one account on both)', () => {
+    const doc = buildOpenApiDocument() as unknown as {
+      components: { schemas: Record<string, { properties?: Record<string, { example?: unknown }> }> };
+    };
+    const fields = doc.components.schemas.TransfersCreateRequest?.properties ?? {};
+    expect(fields.fromAccountNo?.example).toBe('400000000002');
+    expect(fields.toAccountNo?.example).toBe('400000000010');
+  });
+
   it('names a server', () => {
     expect(doc.servers).toEqual([expect.objectContaining({ url: expect.any(String) })]);
   });

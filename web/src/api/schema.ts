@@ -769,7 +769,7 @@ export interface components {
         TransfersCreateRequest: {
             /** @example 400000000002 */
             fromAccountNo: string;
-            /** @example 400000000002 */
+            /** @example 400000000010 */
             toAccountNo: string;
             /**
              * @description Decimal string, > 0 and <= 1000000000.00
