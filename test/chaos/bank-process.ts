@@ -16,7 +16,12 @@ export interface BankProcessOptions {
   readonly port: number;
   readonly env: Readonly<Record<string, string>>;
   readonly startTimeoutMs: number;
+  /** Called for each function timeout the bank logs (middy's own early answer, before the gateway's). */
+  readonly onFunctionTimeout?: () => void;
 }
+
+/** middy's timeout: the handler answers (500) just before its deadline, so the gateway's 503 does not come. */
+const middyTimeout = /"errorName":"TimeoutError".*"cause":\{"package":"@middy\/core"\}/;
 
 export interface BankProcess {
   readonly url: string;
@@ -39,6 +44,13 @@ export async function startBank(options: BankProcessOptions): Promise<BankProces
     if (lines.length > 40) lines.splice(0, lines.length - 40);
   };
   child.stderr?.on('data', keep);
+  // The log, line by line (a chunk may end mid-line), for the function timeouts it records.
+  let partial = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const complete = (partial + chunk.toString('utf8')).split('\n');
+    partial = complete.pop() ?? '';
+    for (const line of complete) if (middyTimeout.test(line)) options.onFunctionTimeout?.();
+  });
   let exited = false;
   child.on('exit', () => {
     exited = true;

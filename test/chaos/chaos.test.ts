@@ -37,7 +37,13 @@ describe('chaos (short run)', () => {
     for (const kind of proxyFaultKinds) expect(report.faults[kind], `${kind}\n${context}`).toBeGreaterThan(0);
     expect(report.faults['postgres SIGKILL + restart'], context).toBe(1);
     expect(report.faults['npm start tree SIGKILL + restart'], context).toBe(1);
-    expect(report.faults['function timeout (503 seen by clients)'], context).toBeGreaterThan(0);
+    // A stall past the deadline times the function out: middy answers just before the gateway's
+    // 503, or the gateway first, whichever wins the race; at least one of them happened.
+    expect(
+      (report.faults['function timeout (503 seen by clients)'] ?? 0) +
+        (report.faults['function timeout (the handler answered first)'] ?? 0),
+      context,
+    ).toBeGreaterThan(0);
     // Most movements get through; a run where nothing moved would prove nothing.
     expect(report.outcomes.acked ?? 0, context).toBeGreaterThan(150);
     expect(report.check.violations, context).toEqual([]);

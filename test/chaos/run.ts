@@ -126,8 +126,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // forced stall meant for a client's request. The harness seals and verifies at the end itself.
     BANK_AUDIT_SEAL_INTERVAL_S: '86400',
   };
+  let handlerTimeouts = 0;
   const start = (): Promise<BankProcess> =>
-    startBank({ dataDir, port: gatewayPort, env, startTimeoutMs: 120_000 });
+    startBank({
+      dataDir,
+      port: gatewayPort,
+      env,
+      startTimeoutMs: 120_000,
+      onFunctionTimeout: () => {
+        handlerTimeouts += 1;
+      },
+    });
   const processFaults = { 'postgres SIGKILL + restart': 0, 'npm start tree SIGKILL + restart': 0 };
   const restartFailures: string[] = [];
   let bank = await start();
@@ -333,6 +342,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     outcomes.replayed = ops.filter((op) => op.replayed).length;
     const faults: Record<string, number> = { ...proxy.counts, ...processFaults };
     faults['function timeout (503 seen by clients)'] = observed['function timeout (503)'] ?? 0;
+    // Which of the two answers a stalled function first is a race of a few milliseconds.
+    faults['function timeout (the handler answered first)'] = handlerTimeouts;
     faults['restart failures'] = restartFailures.length;
     const failed = result.violations.length > 0 || sealing.problems.length > 0;
     report = {
