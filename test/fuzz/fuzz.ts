@@ -3,6 +3,8 @@ import bcrypt from 'bcryptjs';
 import * as fc from 'fast-check';
 import { SignJWT } from 'jose';
 import type pg from 'pg';
+import { luhnCheckDigit } from '../../shared/account-no';
+import { formatMinor } from '../../shared/money';
 import { OpenApiValidator, type OperationSpec } from './openapi-validator';
 
 /**
@@ -117,16 +119,7 @@ const errorLeakPatterns: readonly [string, RegExp][] = [
 ];
 
 function luhnComplete(first11: string): string {
-  let sum = 0;
-  for (let i = 0; i < 11; i += 1) {
-    let d = Number(first11[10 - i]);
-    if (i % 2 === 0) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return `${first11}${(10 - (sum % 10)) % 10}`;
+  return `${first11}${luhnCheckDigit(first11)}`;
 }
 
 interface Pools {
@@ -144,7 +137,7 @@ const rare = <T>(arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> =>
   fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary });
 
 const cents = (min: number, max: number): fc.Arbitrary<string> =>
-  fc.integer({ min, max }).map((c) => `${Math.floor(c / 100)}.${String(c % 100).padStart(2, '0')}`);
+  fc.integer({ min, max }).map((c) => formatMinor(BigInt(c)));
 
 function arbitraries(validator: OpenApiValidator, pools: Pools) {
   const text = fc.oneof(
@@ -698,7 +691,6 @@ interface Principal {
   renewal: Promise<void> | undefined;
 }
 
-const formatMinor = (minor: bigint): string => `${minor / 100n}.${String(minor % 100n).padStart(2, '0')}`;
 /** A pool account below this is topped up to `topUpTo` by the upkeep (an admin's deposit). */
 const balanceFloorMinor = 50_000n;
 const topUpToMinor = 200_000n;
