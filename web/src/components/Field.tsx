@@ -38,6 +38,14 @@ export function Field({ label, field, errors, hint, ...input }: FieldProps) {
   );
 }
 
+/** What the API asks of a new PIN (API.md), said where one is chosen. */
+export const pinRule = '4 to 6 digits, not all the same and not a straight run like 1234.';
+
+/** A PIN: masked, digits, at most six, never offered for autofill. */
+export function PinField(props: Omit<FieldProps, 'type' | 'inputMode' | 'autoComplete' | 'maxLength'>) {
+  return <Field type="password" inputMode="numeric" autoComplete="off" maxLength={6} {...props} />;
+}
+
 interface SelectProps {
   readonly label: string;
   readonly field: string;

@@ -3,7 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, call, type Entry } from '../api/client';
 import { BalanceChart } from '../components/BalanceChart';
-import { Field, FormAlert } from '../components/Field';
+import { Field, FormAlert, PinField, pinRule } from '../components/Field';
 import { Money } from '../components/Money';
 import { Pager, useCursorPages } from '../components/Pager';
 import { toFormErrors, useFormErrors } from '../problem-form';
@@ -273,17 +273,13 @@ function PinResetPanel({ accountNo, locked }: { readonly accountNo: string; read
         a locked account: unlock it separately.
       </p>
       <FormAlert errors={errors} shown={['newPin']} />
-      <Field
+      <PinField
         label="New PIN"
         field="newPin"
-        type="password"
-        inputMode="numeric"
-        autoComplete="off"
-        maxLength={6}
         errors={errors}
         value={newPin}
         onChange={(e) => setNewPin(e.target.value)}
-        hint="4 to 6 digits, not all the same and not a straight run like 1234."
+        hint={pinRule}
       />
       <button type="submit" disabled={reset.isPending}>
         Reset PIN

@@ -2,7 +2,7 @@ import { useMutation } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import { Link } from 'react-router';
 import { type Account, api, call, type User } from '../api/client';
-import { Field, FormAlert, SelectField } from '../components/Field';
+import { Field, FormAlert, PinField, pinRule, SelectField } from '../components/Field';
 import { EnrolFirst, OtpField, useCredentialErrors, useMe } from '../components/StepUp';
 import { useOneAtATime } from '../one-at-a-time';
 import { useFormErrors } from '../problem-form';
@@ -291,17 +291,13 @@ function OpenAccountForm({ ownerId: initialOwner }: { readonly ownerId: string }
         value={name}
         onChange={(e) => setName(e.target.value)}
       />
-      <Field
+      <PinField
         label="PIN"
         field="pin"
-        type="password"
-        inputMode="numeric"
         errors={errors}
-        autoComplete="off"
-        maxLength={6}
         value={pin}
         onChange={(e) => setPin(e.target.value)}
-        hint="4 to 6 digits, not all the same and not a straight run like 1234."
+        hint={pinRule}
       />
       <button type="submit" disabled={open.isPending}>
         Open account

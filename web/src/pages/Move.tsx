@@ -3,7 +3,7 @@ import { type FormEvent, type RefObject, useEffect, useRef, useState } from 'rea
 import { Link, useParams, useSearchParams } from 'react-router';
 import { ApiProblem, api, call, type Movement, type Transfer } from '../api/client';
 import { forgetBalances } from '../balances';
-import { Field, FormAlert, SelectField } from '../components/Field';
+import { Field, FormAlert, PinField, SelectField } from '../components/Field';
 import { Money } from '../components/Money';
 import { IdempotencyKeys } from '../idempotency';
 import { formatMoney, fromCents, isAmount, normalizeAmount, toCents } from '../money';
@@ -364,14 +364,10 @@ function MoveForm({ kind, initialFrom }: { readonly kind: MoveKind; readonly ini
           onChange={(e) => edit('memo', e.target.value)}
         />
         {customer ? (
-          <Field
+          <PinField
             label="PIN"
             field="pin"
-            type="password"
             errors={errors}
-            inputMode="numeric"
-            autoComplete="off"
-            maxLength={6}
             value={draft.pin}
             onChange={(e) => edit('pin', e.target.value)}
           />

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { useLocation } from 'react-router';
 import { api, call, type User } from '../api/client';
-import { Field, FormAlert, SelectField } from '../components/Field';
+import { Field, FormAlert, PinField, pinRule, SelectField } from '../components/Field';
 import { EnrolFirst, OtpField, useCredentialErrors, useMe } from '../components/StepUp';
 import { TotpQr } from '../components/TotpQr';
 import { formatMoney } from '../money';
@@ -403,29 +403,21 @@ function PinForm() {
         />
       )}
       {customer ? (
-        <Field
+        <PinField
           label="Current PIN"
           field="currentPin"
-          type="password"
-          inputMode="numeric"
-          autoComplete="off"
-          maxLength={6}
           errors={errors}
           value={currentPin}
           onChange={(e) => setCurrentPin(e.target.value)}
         />
       ) : null}
-      <Field
+      <PinField
         label="New PIN"
         field="newPin"
-        type="password"
-        inputMode="numeric"
-        autoComplete="off"
-        maxLength={6}
         errors={errors}
         value={newPin}
         onChange={(e) => setNewPin(e.target.value)}
-        hint="4 to 6 digits, not all the same and not a straight run."
+        hint={pinRule}
       />
       {askOtp ? <OtpField errors={errors} value={otp} onChange={setOtp} /> : null}
       <button type="submit" aria-disabled={change.isPending || undefined}>
