@@ -1,4 +1,5 @@
 import { titleOf } from '../../shared/errors';
+import { amountMinorMax, formatMinor } from '../../shared/money';
 
 /**
  * The API reference at /docs: one static HTML page generated at build time (web/scripts/build.ts)
@@ -394,7 +395,9 @@ class Reference {
       '<h3>JSON</h3>',
       '<p>Bodies are JSON in and out, with <code>content-type: application/json</code>. A request body with a field its schema does not name is refused (400). Times are ISO 8601 instants in UTC; ids are UUID strings.</p>',
       '<h3>Money</h3>',
-      '<p>Amounts are decimal strings in the bank’s single currency, such as <code>"1234.50"</code>, never JSON numbers. A request’s amount has at most two fraction digits, is more than 0 and at most <code>"1000000000.00"</code>; a response’s always has exactly two fraction digits.</p>',
+      '<p>Amounts are decimal strings in the bank’s single currency, such as <code>"1234.50"</code>, never JSON numbers. A request’s amount has at most two fraction digits, is more than 0 and at most <code>"' +
+        formatMinor(amountMinorMax) +
+        '"</code>; a response’s always has exactly two fraction digits.</p>',
       '<h3>Idempotency-Key</h3>',
       `<p>The operations that move money take an <code>Idempotency-Key</code> header (1 to 100 printable ASCII characters)${idempotent.length > 0 ? `: ${idempotent.map((op) => this.opLink(op)).join(', ')}` : ''}. The same key from the same user with the same body within 24 hours replays the first response, with the header <code>Idempotent-Replayed: true</code>, and moves no money; the same key with a different body is refused with ${this.codeLink('IDEMPOTENCY_KEY_REUSED')}.</p>`,
       '<h3>Errors</h3>',
