@@ -9,31 +9,47 @@ interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'id'> {
   readonly hint?: ReactNode;
 }
 
-/** A labelled input; the label is its accessible name, the API's error for it sits beside it. */
-export function Field({ label, field, errors, hint, ...input }: FieldProps) {
+/**
+ * What an input and a select share: the id, the API's error for this field, and the hint and the
+ * error beneath the control, which name it (aria-describedby).
+ */
+function useNotes(field: string, errors: FormErrors, hint: ReactNode) {
   const id = useId();
   const error = errors.fields[field];
   const described = [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ');
+  return {
+    id,
+    control: {
+      id,
+      name: field,
+      'aria-invalid': error ? true : undefined,
+      'aria-describedby': described || undefined,
+    },
+    notes: (
+      <>
+        {hint ? (
+          <p className="hint" id={`${id}-hint`}>
+            {hint}
+          </p>
+        ) : null}
+        {error ? (
+          <p className="error" id={`${id}-error`}>
+            {error}
+          </p>
+        ) : null}
+      </>
+    ),
+  };
+}
+
+/** A labelled input; the label is its accessible name, the API's error for it sits beside it. */
+export function Field({ label, field, errors, hint, ...input }: FieldProps) {
+  const { id, control, notes } = useNotes(field, errors, hint);
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
-      <input
-        id={id}
-        name={field}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={described || undefined}
-        {...input}
-      />
-      {hint ? (
-        <p className="hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      ) : null}
-      {error ? (
-        <p className="error" id={`${id}-error`}>
-          {error}
-        </p>
-      ) : null}
+      <input {...control} {...input} />
+      {notes}
     </div>
   );
 }
@@ -57,36 +73,18 @@ interface SelectProps {
 }
 
 export function SelectField({ label, field, errors, value, onChange, options, hint }: SelectProps) {
-  const id = useId();
-  const error = errors.fields[field];
-  const described = [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ');
+  const { id, control, notes } = useNotes(field, errors, hint);
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
-      <select
-        id={id}
-        name={field}
-        value={value}
-        onChange={(e) => onChange(e.target.value)}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={described || undefined}
-      >
+      <select {...control} value={value} onChange={(e) => onChange(e.target.value)}>
         {options.map((o) => (
           <option key={o.value} value={o.value}>
             {o.label}
           </option>
         ))}
       </select>
-      {hint ? (
-        <p className="hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      ) : null}
-      {error ? (
-        <p className="error" id={`${id}-error`}>
-          {error}
-        </p>
-      ) : null}
+      {notes}
     </div>
   );
 }
