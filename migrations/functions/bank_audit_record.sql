@@ -16,7 +16,6 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   c bank_caller := bank_anonymous_caller(p_ctx, p_ctx ->> 'actor');
   v_username text;
-  v_id uuid;
 BEGIN
   IF p_outcome NOT IN ('denied', 'failed') OR p_action !~ '^[a-zA-Z.]{1,40}$' THEN
     RAISE EXCEPTION 'bank:VALIDATION_FAILED bad audit event';
@@ -31,15 +30,7 @@ BEGIN
   IF v_username IS NOT NULL THEN
     c.actor := v_username;
   END IF;
-  -- bank_audit's insert, skipped on a conflict with the request's existing event. No conflict
-  -- target: the index's predicate may name a seq (see 0012), and the only other unique keys
-  -- (id, seq) are generated.
-  INSERT INTO audit_logs (actor, action, outcome, details, ip, user_agent, request_id)
-  VALUES (coalesce(c.actor, 'anonymous'), p_action, p_outcome, coalesce(p_details, '{}'::jsonb),
-          c.ip, c.user_agent, c.request_id)
-  ON CONFLICT DO NOTHING
-  RETURNING id INTO v_id;
-  RETURN v_id;
+  RETURN bank_audit_if_new(c, p_action, p_outcome, p_details);
 END
 $$;
 REVOKE ALL ON FUNCTION bank_audit_record(jsonb, text, text, jsonb) FROM PUBLIC, bank_customer, bank_teller, bank_admin, bank_auth;

@@ -14,16 +14,11 @@ LANGUAGE plpgsql AS $$
 DECLARE
   v_outcome text := CASE WHEN p_status IN (401, 403, 423, 429) THEN 'denied' ELSE 'failed' END;
   v_details jsonb := coalesce(p_details, '{}'::jsonb) || jsonb_build_object('status', p_status, 'code', p_code);
-  v_id uuid;
 BEGIN
-  INSERT INTO audit_logs (actor, action, outcome, details, ip, user_agent, request_id)
-  VALUES (coalesce(c.actor, 'anonymous'), p_action, v_outcome, v_details, c.ip, c.user_agent, c.request_id)
-  ON CONFLICT DO NOTHING
-  RETURNING id INTO v_id;
-  IF v_id IS NULL THEN
-    INSERT INTO audit_logs (actor, action, outcome, details, ip, user_agent, request_id)
-    VALUES (coalesce(c.actor, 'anonymous'), p_action, v_outcome,
-            v_details || jsonb_build_object('requestIdTaken', c.request_id), c.ip, c.user_agent, NULL);
+  IF bank_audit_if_new(c, p_action, v_outcome, v_details) IS NULL THEN
+    v_details := v_details || jsonb_build_object('requestIdTaken', c.request_id);
+    c.request_id := NULL;
+    PERFORM bank_audit(c, p_action, v_outcome, v_details);
   END IF;
   RETURN jsonb_build_object('status', p_status,
                             'error', jsonb_build_object('code', p_code, 'detail', p_detail) || p_extra);
