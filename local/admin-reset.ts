@@ -4,7 +4,7 @@ import bcrypt from 'bcryptjs';
 import { promptHidden, UsageError } from '../cdk/scripts/prompt';
 import { bcryptInput } from '../shared/auth/passwords';
 import { passwordSchema, usernameSchema } from '../shared/schemas';
-import { recordedPgdata, startPostgres } from './postgres';
+import { pgdataOf, startPostgres } from './postgres';
 
 /**
  * `npm run admin:reset -- --username <name>`: offline recovery of a lost password (an admin's,
@@ -25,11 +25,6 @@ function parseArgs(argv: readonly string[]): string {
   if (!checked.success)
     throw new UsageError(`username ${checked.error.issues[0]?.message ?? 'is not valid'}`);
   return username;
-}
-
-/** The cluster of a data directory: as root it lives outside it, and cluster.json names it. */
-function pgdataOf(dataDir: string): string {
-  return recordedPgdata(dataDir) ?? path.join(dataDir, 'pgdata');
 }
 
 /** True when the PostgreSQL of this data directory is running (its postmaster.pid names a live process). */

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { DbRole } from '../shared/auth/db-roles';
-import { livePostmaster, recordedPgdata, startPostgres } from './postgres';
+import { livePostmaster, pgdataOf, startPostgres } from './postgres';
 
 /**
  * The local bank's data directory for the audit tools (`npm run audit:verify`, `audit:seal`):
@@ -25,7 +25,7 @@ export class LocalDataError extends Error {
 
 /** The port of a PostgreSQL already serving this data directory's cluster (npm start running). */
 function runningPort(dataDir: string): number | undefined {
-  return livePostmaster(recordedPgdata(dataDir) ?? path.join(dataDir, 'pgdata'))?.port;
+  return livePostmaster(pgdataOf(dataDir))?.port;
 }
 
 export async function openLocalData(dir: string): Promise<LocalData> {

@@ -26,6 +26,7 @@ import {
   livePostmaster,
   newClusterDir,
   PostgresError,
+  pgdataOf,
   recordedPgdata,
   serverUser,
   startPostgres,
@@ -138,7 +139,7 @@ async function backup(dataDir: string, out: string | undefined): Promise<void> {
   const clusterFile = path.join(dataDir, 'cluster.json');
   if (!existsSync(clusterFile)) throw new BackupError(`no bank data in ${dataDir}; set BANK_DATA_DIR`);
   const cluster = JSON.parse(await readFile(clusterFile, 'utf8')) as ClusterFile;
-  const pgdata = recordedPgdata(dataDir) ?? path.join(dataDir, 'pgdata');
+  const pgdata = pgdataOf(dataDir);
   const target = path.resolve(out ?? path.join('backups', `bank-${stamp()}.tar.gz`));
   if (!path.relative(dataDir, target).startsWith('..')) {
     throw new BackupError(`write the backup outside the data directory ${dataDir}`);

@@ -83,7 +83,7 @@ const dataDir = path.resolve(process.env.BANK_DATA_DIR || '.data');
 
 const { routes } = await import('../functions/routes');
 const { readSettings } = await import('./settings');
-const { livePostmaster, recordedPgdata, startPostgres } = await import('./postgres');
+const { livePostmaster, pgdataOf, startPostgres } = await import('./postgres');
 const { startServices } = await import('./services');
 const { createContext, functionIdentity } = await import('./gateway/context');
 const { toApiGatewayEvent } = await import('./gateway/event');
@@ -161,7 +161,7 @@ try {
     rolePasswords: Record<DbRole, string>;
     jwtSecret: string;
   };
-  const live = livePostmaster(recordedPgdata(dataDir) ?? path.join(dataDir, 'pgdata'));
+  const live = livePostmaster(pgdataOf(dataDir));
   const owned = live ? undefined : await startPostgres({ dataDir });
   const pgPort = live?.port ?? owned?.port ?? 0;
   const services = await startServices({

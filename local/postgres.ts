@@ -141,6 +141,11 @@ export function recordedPgdata(dataDir: string): string | undefined {
   return parsed.pgdata ?? path.join(dataDir, 'pgdata');
 }
 
+/** The cluster of a data directory: as root it lives outside it, and cluster.json names it. */
+export function pgdataOf(dataDir: string): string {
+  return recordedPgdata(dataDir) ?? path.join(dataDir, 'pgdata');
+}
+
 /** The live postmaster recorded in `postmaster.pid`, if any: its pid and port. */
 export function livePostmaster(pgdata: string): { pid: number; port: number } | undefined {
   const pidFile = path.join(pgdata, 'postmaster.pid');

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { recordedPgdata } from '../../local/postgres';
+import { pgdataOf } from '../../local/postgres';
 
 /**
  * The real `npm start` (tsx local/start.ts) as a child process in its own process group, so the
@@ -183,11 +183,6 @@ export async function stopBank(bank: BankProcess, timeoutMs: number): Promise<vo
 export interface PgInfo {
   readonly pid: number;
   readonly port: number;
-}
-
-/** The cluster of a data directory: as root it lives outside it, and cluster.json names it. */
-export function pgdataOf(dataDir: string): string {
-  return recordedPgdata(dataDir) ?? path.join(dataDir, 'pgdata');
 }
 
 /** The running postmaster, from its pid file (line 1: pid, line 4: port). */

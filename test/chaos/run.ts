@@ -5,13 +5,12 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import pg from 'pg';
 import { removeDataDir } from '../../local/clusters';
-import { freePort } from '../../local/postgres';
+import { freePort, pgdataOf } from '../../local/postgres';
 import { localClusterArn, localSecretArn } from '../../local/services';
 import {
   type BankProcess,
   killBankTree,
   killPostgres,
-  pgdataOf,
   postmaster,
   startBank,
   stopBank,

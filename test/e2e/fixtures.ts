@@ -4,7 +4,7 @@ import AxeBuilder from '@axe-core/playwright';
 import { test as base, expect, type Page, type TestInfo } from '@playwright/test';
 import bcrypt from 'bcryptjs';
 import pg from 'pg';
-import { livePostmaster, recordedPgdata } from '../../local/postgres';
+import { livePostmaster, pgdataOf } from '../../local/postgres';
 
 /**
  * Every page is watched: a Content-Security-Policy violation (the DOM event or Chromium's
@@ -125,7 +125,7 @@ export class Bank {
     const { superuserPassword } = JSON.parse(readFileSync(path.join(dataDir, 'cluster.json'), 'utf8')) as {
       superuserPassword: string;
     };
-    const port = livePostmaster(recordedPgdata(dataDir) ?? path.join(dataDir, 'pgdata'))?.port;
+    const port = livePostmaster(pgdataOf(dataDir))?.port;
     const client = new pg.Client({
       host: '127.0.0.1',
       port,
